@@ -1,0 +1,50 @@
+// `rivet run`: parses its flags and hands them to the run coordinator (coordinator).
+import type { Command } from "commander";
+
+/** Collects repeatable `-p KEY=VALUE` flags; items without `=` are dropped, last key wins. */
+export function parseParams(items: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq < 0) continue;
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerRun(program: Command, setExit: (p: Promise<number>) => void): void {
+  program
+    .command("run")
+    .description("Run exports from a config file")
+    .requiredOption("-c, --config <path>", "path to rivet.yaml")
+    .option("-e, --export <name>", "run only this export")
+    .option("-p, --param <KEY=VALUE>", "value for a ${KEY} placeholder (repeatable)", collect, [])
+    .option("--validate", "re-read each produced file and check its row count", false)
+    .option("--reconcile", "compare the exported row count with the source (implies --validate)", false)
+    .option("--resume", "resume an in-progress chunk checkpoint run", false)
+    .option("--force", "with --resume: ignore an existing _SUCCESS marker", false)
+    .option("--parallel-exports", "run the selected exports concurrently in this process", false)
+    .option("--parallel-export-processes", "run each export in its own child process", false)
+    .option("--summary-output <path>", "write the run summary JSON to this file")
+    .option("--json", "print the run summary JSON on stdout", false)
+    .action((o: Record<string, unknown>) => {
+      setExit((async () => {
+        const { runCommand } = await import("../pipeline/run.ts");
+        return await runCommand({
+          configPath: o.config as string,
+          ...(o.export === undefined ? {} : { exportName: o.export as string }),
+          params: parseParams(o.param as string[]),
+          validate: o.validate === true,
+          reconcile: o.reconcile === true,
+          resume: o.resume === true,
+          force: o.force === true,
+          parallelExports: o.parallelExports === true,
+          parallelExportProcesses: o.parallelExportProcesses === true,
+          ...(o.summaryOutput === undefined ? {} : { summaryOutput: o.summaryOutput as string }),
+          json: o.json === true,
+        });
+      })());
+    });
+}

@@ -1,0 +1,38 @@
+// What one export job produced: the figures every report and record is built from (execution layer, data only).
+
+/** A data file durable at the destination. */
+export interface CommittedPart {
+  readonly name: string;
+  readonly rows: number;
+  readonly bytes: number;
+  /** `xxh3:<16 hex>` of the file bytes. */
+  readonly contentFingerprint: string;
+  /** Base64 MD5 of the file bytes. */
+  readonly contentMd5: string;
+}
+
+export type ExportStatus = "success" | "failed" | "skipped";
+
+export interface ExportOutcome {
+  readonly name: string;
+  readonly runId: string;
+  readonly mode: string;
+  readonly status: ExportStatus;
+  readonly skipReason: string | null;
+  readonly error: string | null;
+  readonly rows: number;
+  readonly parts: readonly CommittedPart[];
+  readonly bytes: number;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+  readonly peakRssMb: number;
+  readonly retries: number;
+  readonly tuningLabel: string;
+  readonly batchSize: number;
+  readonly format: string;
+  readonly compression: string;
+  readonly destinationKind: string;
+  readonly destinationUri: string;
+  readonly validated: boolean | null;
+}

@@ -1,0 +1,180 @@
+// Turns a loaded config, CLI options and the current time into a frozen run plan (planning layer, pure).
+import type { Codec, ExportConfig, LoadedConfig } from "../config/config_types.ts";
+import { ConfigError } from "../errors.ts";
+import { parseByteSize, parseColumnOverride } from "../config/column_types.ts";
+import { resolveTuning } from "../tuning/tuning.ts";
+import type { RivetType } from "../source/rivet_types.ts";
+import type { SourceConnection } from "../source/source.ts";
+import { expandPathTemplate, makeRunId } from "./naming.ts";
+import type {
+  DestinationPlan,
+  ExportPlan,
+  FormatPlan,
+  RejectedExport,
+  RunOptions,
+  RunPlan,
+} from "./plan_types.ts";
+
+/** Mode labels used everywhere (spec 4.1). */
+export function modeLabel(e: ExportConfig): string {
+  switch (e.mode ?? "full") {
+    case "time_window":
+      return "timewindow";
+    case "chunked":
+      return e.chunk_by_key ? "keyset" : "chunked";
+    default:
+      return e.mode ?? "full";
+  }
+}
+
+/** The base query of an export: `table:` wins, then `query:`, then the query file's text. */
+export function baseQueryOf(e: ExportConfig, queryFiles: Readonly<Record<string, string>>): string {
+  if (e.table) return `SELECT * FROM ${e.table}`;
+  if (e.query !== undefined) return e.query.trim().replace(/;\s*$/, "");
+  return (queryFiles[e.name] ?? "").trim().replace(/;\s*$/, "");
+}
+
+/** Codec and level after `compression_profile` (which overrides both). */
+export function resolveCompression(e: ExportConfig): { codec: Codec; level: number | null } {
+  switch (e.compression_profile) {
+    case "none":
+      return { codec: "none", level: null };
+    case "fast":
+      return { codec: "snappy", level: null };
+    case "balanced":
+      return { codec: "zstd", level: 3 };
+    case "compact":
+      return { codec: "zstd", level: 9 };
+    default:
+      return { codec: e.compression ?? "zstd", level: e.compression_level ?? null };
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Modes this build can execute; the others are refused with a clear message per export. */
+const SUPPORTED_MODES = new Set(["full"]);
+
+function planExport(
+  loaded: LoadedConfig,
+  e: ExportConfig,
+  opts: RunOptions,
+  now: Date,
+): ExportPlan {
+  const runId = makeRunId(e.name, now);
+  const mode = modeLabel(e);
+  if (!SUPPORTED_MODES.has(e.mode ?? "full")) {
+    throw new ConfigError(
+      `mode '${e.mode}' is not available in this version of rivet yet; only 'full' exports run. ` +
+        `Use mode: full for this export or run it with a version that supports '${e.mode}'.`,
+    );
+  }
+  if (e.destination.type !== "local" && e.destination.type !== "stdout") {
+    throw new ConfigError(
+      `destination type '${e.destination.type}' is not available in this version of rivet yet; ` +
+        `use type: local or type: stdout.`,
+    );
+  }
+  if (e.destination.type === "stdout" && e.max_file_size !== undefined) {
+    throw new ConfigError(
+      "plan validation failed: stdout-no-split: max_file_size cannot be used with a stdout " +
+        "destination (a stream has no files to split); remove max_file_size or write to a directory.",
+    );
+  }
+  const tuning = resolveTuning(loaded.config.source.tuning, e.tuning, loaded.config.source.environment);
+  const { codec, level } = resolveCompression(e);
+  const format: FormatPlan = e.format === "csv"
+    ? { kind: "csv" }
+    : { kind: "parquet", codec, level, parquet: e.parquet ?? null };
+  const template = e.destination.type === "stdout"
+    ? ""
+    : e.destination.path ?? e.destination.prefix ?? ".";
+  const destination: DestinationPlan = {
+    ...e.destination,
+    resolvedPath: expandPathTemplate(template, { exportName: e.name, runId, at: now }),
+  };
+  const columnOverrides: Record<string, RivetType> = {};
+  for (const [col, text] of Object.entries(e.columns ?? {})) {
+    columnOverrides[col] = parseColumnOverride(text);
+  }
+  const baseQuery = baseQueryOf(e, loaded.queryFiles);
+  return {
+    name: e.name,
+    mode,
+    runId,
+    strategy: { kind: "snapshot" },
+    baseQuery,
+    query: baseQuery,
+    format,
+    compression: codec,
+    destination,
+    maxFileSizeBytes: e.max_file_size === undefined ? null : parseByteSize(e.max_file_size),
+    skipEmpty: e.skip_empty ?? false,
+    tuning: {
+      profile: tuning.profile,
+      label: tuning.label,
+      batchSize: tuning.batchSize,
+      throttleMs: tuning.throttleMs,
+      statementTimeoutS: tuning.statementTimeoutS,
+      lockTimeoutS: tuning.lockTimeoutS,
+      maxRetries: tuning.maxRetries,
+      retryBackoffMs: tuning.retryBackoffMs,
+      maxValueMb: tuning.maxValueMb,
+    },
+    columnOverrides,
+    metaColumns: e.meta_columns ?? {},
+    quality: e.quality ?? null,
+    validate: opts.validate || opts.reconcile,
+    reconcile: opts.reconcile,
+  };
+}
+
+/**
+ * Plans every selected export. An export that cannot be planned is listed in `rejected` with its
+ * reason and does not stop the others. Throws only when `--export` names no export.
+ */
+export function buildRunPlan(
+  loaded: LoadedConfig,
+  source: SourceConnection,
+  opts: RunOptions,
+  now: Date,
+): RunPlan {
+  const selected = opts.exportName === undefined
+    ? loaded.config.exports
+    : loaded.config.exports.filter((e) => e.name === opts.exportName);
+  if (selected.length === 0) {
+    const known = loaded.config.exports.map((e) => e.name).join(", ");
+    throw new ConfigError(
+      `export '${opts.exportName}' not found in config; known exports: ${known}. ` +
+        `Check the spelling of --export.`,
+    );
+  }
+  const exports: ExportPlan[] = [];
+  const rejected: RejectedExport[] = [];
+  for (const e of selected) {
+    try {
+      exports.push(planExport(loaded, e, opts, now));
+    } catch (err) {
+      rejected.push({
+        name: e.name,
+        mode: modeLabel(e),
+        runId: makeRunId(e.name, now),
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+  const warnings: string[] = [];
+  if (opts.resume) {
+    warnings.push(
+      "resume-no-checkpoint: --resume has no effect unless strategy is chunked with " +
+        "chunk_checkpoint: true",
+    );
+  }
+  return deepFreeze({ source, exports, rejected, warnings });
+}

@@ -1,0 +1,86 @@
+// The resolved run plan: every decision needed to execute an export, as frozen data (planning layer, pure types).
+import type {
+  Codec,
+  DestinationConfig,
+  MetaColumnsConfig,
+  ParquetConfig,
+  QualityConfig,
+} from "../config/config_types.ts";
+import type { RivetType } from "../source/rivet_types.ts";
+import type { SourceConnection } from "../source/source.ts";
+
+/** Tuning values after profile and overrides are applied (see src/tuning). */
+export interface PlanTuning {
+  readonly profile: string;
+  readonly label: string;
+  readonly batchSize: number;
+  readonly throttleMs: number;
+  readonly statementTimeoutS: number;
+  readonly lockTimeoutS: number;
+  readonly maxRetries: number;
+  readonly retryBackoffMs: number;
+  readonly maxValueMb: number;
+}
+
+export type Strategy = { readonly kind: "snapshot" };
+
+export type FormatPlan =
+  | {
+    readonly kind: "parquet";
+    readonly codec: Codec;
+    readonly level: number | null;
+    readonly parquet: ParquetConfig | null;
+  }
+  | { readonly kind: "csv" };
+
+/** A destination with its path/prefix templates expanded. */
+export interface DestinationPlan extends DestinationConfig {
+  /** The directory (local) or key prefix (object stores) after template expansion. */
+  readonly resolvedPath: string;
+}
+
+export interface ExportPlan {
+  readonly name: string;
+  /** Mode label used in summaries and metrics: full | incremental | chunked | keyset | timewindow. */
+  readonly mode: string;
+  readonly runId: string;
+  readonly strategy: Strategy;
+  readonly baseQuery: string;
+  /** The SQL the source runs. */
+  readonly query: string;
+  readonly format: FormatPlan;
+  /** Codec label reported in summaries, also for CSV (which is written uncompressed). */
+  readonly compression: Codec;
+  readonly destination: DestinationPlan;
+  readonly maxFileSizeBytes: number | null;
+  readonly skipEmpty: boolean;
+  readonly tuning: PlanTuning;
+  readonly columnOverrides: Readonly<Record<string, RivetType>>;
+  readonly metaColumns: MetaColumnsConfig;
+  readonly quality: QualityConfig | null;
+  readonly validate: boolean;
+  readonly reconcile: boolean;
+}
+
+export interface RunOptions {
+  readonly exportName?: string;
+  readonly validate: boolean;
+  readonly reconcile: boolean;
+  readonly resume: boolean;
+  readonly force: boolean;
+}
+
+/** One export that could not be planned, with the reason; it fails without running. */
+export interface RejectedExport {
+  readonly name: string;
+  readonly mode: string;
+  readonly runId: string;
+  readonly error: string;
+}
+
+export interface RunPlan {
+  readonly source: SourceConnection;
+  readonly exports: readonly ExportPlan[];
+  readonly rejected: readonly RejectedExport[];
+  readonly warnings: readonly string[];
+}

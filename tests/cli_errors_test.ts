@@ -66,15 +66,15 @@ Deno.test("rivet run with a missing config file says so and suggests rivet init"
 });
 
 Deno.test("rivet run reports malformed YAML with its line and column", async () => {
-  const { cfg } = await setup("source:\n  type: postgres\n  url: [unclosed\nexports: []\n");
-  const r = await runRivet(["run", "-c", cfg]);
+  const { dir, cfg } = await setup("source:\n  type: postgres\n  url: [unclosed\nexports: []\n");
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /line \d+/i);
   assertNoStack(r.stderr);
 });
 
 Deno.test("rivet run rejects an unknown key with did-you-mean and its position", async () => {
-  const { cfg } = await setup(
+  const { dir, cfg } = await setup(
     `source: { type: postgres, url: "${PG_URL}" }
 exports:
   - name: a
@@ -83,7 +83,7 @@ exports:
     destinaton: { type: local, path: ./out }
 `,
   );
-  const r = await runRivet(["run", "-c", cfg]);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /destinaton/);
   assert.match(r.stderr, /Did you mean `destination`\?/);
@@ -91,13 +91,13 @@ exports:
 });
 
 Deno.test("rivet run names a missing environment variable instead of using an empty value", async () => {
-  const { cfg } = await setup(
+  const { dir, cfg } = await setup(
     `source: { type: postgres, url_env: RIVET_E2E_MISSING_URL }
 exports:
   - { name: a, table: t, format: csv, destination: { type: local, path: ./out } }
 `,
   );
-  const r = await runRivet(["run", "-c", cfg]);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /RIVET_E2E_MISSING_URL/);
   assertNoStack(r.stderr);
@@ -114,7 +114,7 @@ exports:
     destination: { type: local, path: ./out }
 `,
   );
-  const r = await runRivet(["run", "-c", cfg]);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /127\.0\.0\.1:1/);
   assert.match(r.stderr, /refused|connect/i);
@@ -131,7 +131,7 @@ exports:
   - { name: a, query: "SELECT 1 AS x", format: csv, destination: { type: local, path: ./out } }
 `,
   );
-  const r = await runRivet(["run", "-c", cfg, "--json-errors"]);
+  const r = await runRivet(["run", "-c", cfg, "--json-errors"], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /no_such_role_x/);
   assertNoSecret(r.stderr + r.stdout);
@@ -148,7 +148,7 @@ exports:
   - { name: a, query: "SELECT 1 AS x", format: csv, destination: { type: local, path: ./out } }
 `,
   );
-  const r = await runRivet(["run", "-c", cfg]);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /denied/i);
   assertNoSecret(r.stderr + r.stdout);
@@ -162,7 +162,7 @@ exports:
   - { name: a, table: rivet_no_such_table, format: parquet, destination: { type: local, path: ./out } }
 `,
   );
-  const r = await runRivet(["run", "-c", cfg]);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /rivet_no_such_table/);
   assert.match(r.stderr, /does not exist/);
@@ -179,7 +179,7 @@ exports:
 `,
   );
   await Deno.writeTextFile(path.join(dir, "blocker"), "a file where a directory should be");
-  const r = await runRivet(["run", "-c", cfg]);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /blocker/);
   assertNoStack(r.stderr);
@@ -187,13 +187,13 @@ exports:
 });
 
 Deno.test("rivet run --export with an unknown name lists the known exports", async () => {
-  const { cfg } = await setup(
+  const { dir, cfg } = await setup(
     `source: { type: postgres, url: "${PG_URL}" }
 exports:
   - { name: alpha, query: "SELECT 1 AS x", format: csv, destination: { type: stdout } }
 `,
   );
-  const r = await runRivet(["run", "-c", cfg, "-e", "alpah"]);
+  const r = await runRivet(["run", "-c", cfg, "-e", "alpah"], { cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /export 'alpah' not found in config/);
   assert.match(r.stderr, /alpha/);

@@ -62,14 +62,14 @@ exports:
   - name: orders_pq
     table: ${PG_TABLE}
     format: parquet
-    destination: { type: local, path: ./out/{export} }
+    destination: { type: local, path: "./out/{export}" }
   - name: orders_csv
     query: "SELECT id, customer, total, placed_at, paid FROM ${PG_TABLE} ORDER BY id"
     format: csv
-    destination: { type: local, path: ./out/{export} }
+    destination: { type: local, path: "./out/{export}" }
 `,
   );
-  const res = await runRivet(["run", "-c", cfg], { env: { E2E_PG_URL: PG_URL } });
+  const res = await runRivet(["run", "-c", cfg], { cwd: dir, env: { E2E_PG_URL: PG_URL } });
   assert.equal(res.code, 0, res.stderr);
   const pq = await listFiles(path.join(dir, "out/orders_pq"));
   assert.equal(pq.length, 1);
@@ -87,7 +87,9 @@ exports:
     paid: "2500",
     maxc: 'customer "999", inc',
   });
-  const types = await duckRows(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '${file}')`);
+  const types = await duckRows(
+    `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '${file}')`,
+  );
   assert.deepEqual(types.map((t) => `${t.column_name}:${t.column_type}`), [
     "id:BIGINT",
     "customer:VARCHAR",
@@ -100,8 +102,13 @@ exports:
   const csvPath = path.join(dir, "out/orders_csv", csv[0]!);
   const text = await Deno.readTextFile(csvPath);
   assert.ok(text.startsWith("id,customer,total,placed_at,paid\n"), text.slice(0, 80));
-  assert.ok(text.includes('1,"customer ""1"", inc",1.25,2024-01-01T00:01:00.000001,false\n'), text.slice(0, 200));
-  const [c] = await duckRows(`SELECT count(*) AS n, sum(total)::VARCHAR AS s FROM read_csv('${csvPath}', header=true)`);
+  assert.ok(
+    text.includes('1,"customer ""1"", inc",1.25,2024-01-01T00:01:00.000001,false\n'),
+    text.slice(0, 200),
+  );
+  const [c] = await duckRows(
+    `SELECT count(*) AS n, sum(total)::VARCHAR AS s FROM read_csv('${csvPath}', header=true, types={'total': 'DECIMAL(12,2)'})`,
+  );
   assert.deepEqual(c, { n: "5000", s: "15628125.00" });
   assert.match(res.stderr, /orders_pq/);
   assert.match(res.stderr, /Run summary \(2 exports\)/);
@@ -123,7 +130,7 @@ exports:
     destination: { type: local, path: ./out }
 `,
   );
-  const res = await runRivet(["run", "-c", cfg]);
+  const res = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(res.code, 0, res.stderr);
   const files = await listFiles(path.join(dir, "out"));
   assert.equal(files.length, 1);
@@ -131,7 +138,7 @@ exports:
     `SELECT count(*) AS n, sum(total)::VARCHAR AS s, min(placed_at)::VARCHAR AS first
        FROM '${path.join(dir, "out", files[0]!)}'`,
   );
-  assert.deepEqual(agg, { n: "3000", s: "5627812.50", first: "2024-01-01 00:01:00.000001" });
+  assert.deepEqual(agg, { n: "3000", s: "5626875.00", first: "2024-01-01 00:01:00.000001" });
   assert.match(res.stderr, /status:\s+success/);
   assert.match(res.stderr, /rows:\s+3,000/);
   assert.match(res.stderr, /compression: snappy/);
@@ -152,13 +159,15 @@ exports:
     destination: { type: local, path: ./out }
 `,
   );
-  const res = await runRivet(["run", "-c", cfg]);
+  const res = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(res.code, 0, res.stderr);
   const files = await listFiles(path.join(dir, "out"));
   assert.ok(files.length >= 3, `expected several parts, got ${files}`);
   files.forEach((f, i) => assert.match(f, new RegExp(`^split_\\d{8}_\\d{6}_part${i}\\.csv$`)));
   const [agg] = await duckRows(
-    `SELECT count(*) AS n, count(DISTINCT id) AS d FROM read_csv('${path.join(dir, "out")}/*.csv', header=true)`,
+    `SELECT count(*) AS n, count(DISTINCT id) AS d FROM read_csv('${
+      path.join(dir, "out")
+    }/*.csv', header=true)`,
   );
   assert.deepEqual(agg, { n: "5000", d: "5000" });
 });
@@ -176,9 +185,9 @@ exports:
     destination: { type: stdout }
 `,
   );
-  const res = await runRivet(["run", "-c", cfg]);
+  const res = await runRivet(["run", "-c", cfg], { cwd: dir });
   assert.equal(res.code, 0, res.stderr);
-  assert.equal(res.stdout, 'id,paid\n1,false\n2,true\n3,false\n');
+  assert.equal(res.stdout, "id,paid\n1,false\n2,true\n3,false\n");
   assert.match(res.stderr, /rows:\s+3/);
 });
 
@@ -200,7 +209,7 @@ exports:
     destination: { type: local, path: ./out/b }
 `,
   );
-  const res = await runRivet(["run", "-c", cfg, "--json"]);
+  const res = await runRivet(["run", "-c", cfg, "--json"], { cwd: dir });
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(await listFiles(path.join(dir, "out/a")), []);
   assert.deepEqual(await listFiles(path.join(dir, "out/b")), []);
@@ -224,7 +233,10 @@ exports:
 `,
   );
   const summaryPath = path.join(dir, "summary.json");
-  const res = await runRivet(["run", "-c", cfg, "-p", "limit=1234", "--json", "--summary-output", summaryPath]);
+  const res = await runRivet(
+    ["run", "-c", cfg, "-p", "limit=1234", "--json", "--summary-output", summaryPath],
+    { cwd: dir },
+  );
   assert.equal(res.code, 0, res.stderr);
   const fromStdout = JSON.parse(res.stdout);
   const fromFile = JSON.parse(await Deno.readTextFile(summaryPath));

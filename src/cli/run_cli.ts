@@ -22,7 +22,11 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
     .option("-e, --export <name>", "run only this export")
     .option("-p, --param <KEY=VALUE>", "value for a ${KEY} placeholder (repeatable)", collect, [])
     .option("--validate", "re-read each produced file and check its row count", false)
-    .option("--reconcile", "compare the exported row count with the source (implies --validate)", false)
+    .option(
+      "--reconcile",
+      "compare the exported row count with the source (implies --validate)",
+      false,
+    )
     .option("--resume", "resume an in-progress chunk checkpoint run", false)
     .option("--force", "with --resume: ignore an existing _SUCCESS marker", false)
     .option("--parallel-exports", "run the selected exports concurrently in this process", false)

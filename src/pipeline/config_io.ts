@@ -71,6 +71,7 @@ export function resolveSource(loaded: LoadedConfig): SourceConnection {
   const resolved = resolveSourceUrl(loaded.config.source, {
     env: Deno.env.toObject(),
     readTextFile: (p) => readTextFile(path.resolve(loaded.dir, p)),
+    dir: loaded.dir,
   });
   for (const w of resolved.warnings) log.warnOnce(w.message, w.message);
   return {

@@ -93,9 +93,13 @@ async function commitParts(
     try {
       await part.upload.commit(name);
     } catch (err) {
-      for (const rest of extracted.pending.slice(index + 1)) await rest.upload.abort().catch(() => {});
+      for (const rest of extracted.pending.slice(index + 1)) {
+        await rest.upload.abort().catch(() => {});
+      }
       throw new RivetError(
-        `Cannot write part ${index} of export "${plan.name}" to ${plan.destination.resolvedPath || "stdout"}`,
+        `Cannot write part ${index} of export "${plan.name}" to ${
+          plan.destination.resolvedPath || "stdout"
+        }`,
         { exitClass: "destination", cause: err },
       );
     }
@@ -146,7 +150,9 @@ export async function runExportJob(
         retries = attempt + 1;
         const backoff = plan.tuning.retryBackoffMs * 2 ** attempt;
         log.warn(
-          `export '${plan.name}': ${describeError(err)} — retry ${retries}/${plan.tuning.maxRetries} ` +
+          `export '${plan.name}': ${
+            describeError(err)
+          } — retry ${retries}/${plan.tuning.maxRetries} ` +
             `in ${backoff}ms [reconnecting]`,
         );
         await deps.sleep(backoff);

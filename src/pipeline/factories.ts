@@ -21,7 +21,7 @@ export async function formatFor(plan: FormatPlan, schema: arrow.Schema): Promise
     return new CsvFormat();
   }
   const { ParquetFormat, rowGroupRowsFor } = await import("../format/parquet/parquet_format.ts");
-  const rowGroupRows = rowGroupRowsFor(schema, plan.parquet);
+  const rowGroupRows = rowGroupRowsFor(schema, plan.parquet ?? undefined);
   return new ParquetFormat({
     codec: plan.codec,
     ...(plan.level === null ? {} : { level: plan.level }),

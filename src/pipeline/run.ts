@@ -6,12 +6,7 @@ import { buildRunPlan } from "../plan/build_plan.ts";
 import type { RunOptions } from "../plan/plan_types.ts";
 import { log } from "../observe/log.ts";
 import { printHuman, printStdout, stderrIsTerminal } from "../observe/terminal.ts";
-import {
-  aggregateBlock,
-  compactLine,
-  runAggregate,
-  summaryBlock,
-} from "../observe/summary.ts";
+import { aggregateBlock, compactLine, runAggregate, summaryBlock } from "../observe/summary.ts";
 import { defaultDeps, runExportJob } from "./export_job.ts";
 import type { ExportOutcome } from "./outcome.ts";
 import { loadConfigFile, resolveSource } from "./config_io.ts";

@@ -87,7 +87,11 @@ function planExport(
         "destination (a stream has no files to split); remove max_file_size or write to a directory.",
     );
   }
-  const tuning = resolveTuning(loaded.config.source.tuning, e.tuning, loaded.config.source.environment);
+  const tuning = resolveTuning(
+    loaded.config.source.tuning,
+    e.tuning,
+    loaded.config.source.environment,
+  );
   const { codec, level } = resolveCompression(e);
   const format: FormatPlan = e.format === "csv"
     ? { kind: "csv" }

@@ -12,7 +12,9 @@ export function fileTimestamp(at: Date): string {
 
 /** `<export>_<YYYYMMDD>T<HHMMSS>.<mmm>` in UTC (spec 6.1). */
 export function makeRunId(exportName: string, at: Date): string {
-  return `${exportName}_${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${pad(at.getUTCDate())}T` +
+  return `${exportName}_${at.getUTCFullYear()}${pad(at.getUTCMonth() + 1)}${
+    pad(at.getUTCDate())
+  }T` +
     `${pad(at.getUTCHours())}${pad(at.getUTCMinutes())}${pad(at.getUTCSeconds())}.` +
     pad(at.getUTCMilliseconds(), 3);
 }

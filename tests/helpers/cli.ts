@@ -11,7 +11,9 @@ export function rivetPermissionFlags(): string[] {
   const flags = task.split(/\s+/).filter((t) => t.startsWith("--allow-"));
   const compileFlags = compile.split(/\s+/).filter((t) => t.startsWith("--allow-"));
   if (flags.join(" ") !== compileFlags.join(" ")) {
-    throw new Error(`deno.json: rivet task flags ${flags} differ from compile flags ${compileFlags}`);
+    throw new Error(
+      `deno.json: rivet task flags ${flags} differ from compile flags ${compileFlags}`,
+    );
   }
   return flags;
 }

@@ -2,7 +2,8 @@
 import pg from "pg";
 import mysql from "mysql2/promise";
 
-export const PG_URL = Deno.env.get("RIVET_TEST_PG_URL") ?? "postgres://postgres@127.0.0.1:5432/test";
+export const PG_URL = Deno.env.get("RIVET_TEST_PG_URL") ??
+  "postgres://postgres@127.0.0.1:5432/test";
 export const MYSQL_URL = Deno.env.get("RIVET_TEST_MYSQL_URL") ?? "mysql://root@127.0.0.1:3306/test";
 
 /** Runs statements on PostgreSQL and returns the rows of the last one. */

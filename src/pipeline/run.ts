@@ -65,6 +65,12 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const plan = buildRunPlan(loaded, source, opts, startedAt);
   for (const w of plan.warnings) log.warn(w);
   if (opts.force && !opts.resume) log.warn("--force without --resume has no effect");
+  if (opts.validate || opts.reconcile) {
+    log.warn(
+      "--validate/--reconcile are not available in this version yet: files are written and " +
+        "fingerprinted but not re-read or recounted at the source",
+    );
+  }
 
   const parallel = (opts.parallelExports || loaded.config.parallel_exports === true) &&
     plan.exports.length > 1 && opts.exportName === undefined;

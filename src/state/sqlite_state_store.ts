@@ -1,0 +1,828 @@
+// SqliteStateStore: the StateStore in a local `.rivet_state.db` file via node:sqlite (persistence layer).
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { describeError } from "../errors.ts";
+import { journalFromJson, journalToJson, type RunJournal } from "./journal_types.ts";
+import {
+  LEGACY_METRIC_COLUMNS,
+  RIVET_TABLES,
+  SQLITE_MIGRATIONS,
+  SQLITE_SCHEMA_VERSION,
+} from "./sqlite_migrations.ts";
+import {
+  type ChunkRunRow,
+  type ChunkTaskRow,
+  type CommittedBoundary,
+  type CreateChunkRunResult,
+  type CursorRow,
+  type FileRecord,
+  type FileRow,
+  type FinishChunkRunResult,
+  type MetricRecord,
+  type MetricRow,
+  type NewChunkRun,
+  type ProgressionRow,
+  type RunAggregateRecord,
+  type SchemaColumn,
+  type SchemaSnapshot,
+  StateError,
+  type StateStore,
+  type StoredJournal,
+  type VerifiedBoundary,
+} from "./state_store.ts";
+
+type Row = Record<string, SQLInputValue>;
+
+const BUSY_TIMEOUT_MS = 10_000;
+const TASK_COLUMNS =
+  "run_id, chunk_index, start_key, end_key, status, attempts, last_error, rows_written, file_name, updated_at";
+const RUN_COLUMNS =
+  "run_id, export_name, plan_hash, status, max_chunk_attempts, created_at, updated_at";
+
+/** The final-shape DDL, re-run (idempotently) only when a table of a v8 file is missing. */
+const HEAL_SQL = SQLITE_MIGRATIONS
+  .filter(([v]) => v !== 3 && v !== 8)
+  .map(([v, sql]) => v === 1 ? sql.replace("file_manifest", "file_log") : sql)
+  .join("\n") +
+  "\nCREATE INDEX IF NOT EXISTS idx_file_log_export ON file_log(export_name, id DESC);";
+
+/**
+ * node:sqlite exposes no result code on its errors, only SQLite's message; "database is locked"
+ * (SQLITE_BUSY after the busy timeout) is the one transient condition worth telling apart.
+ */
+function isBusy(err: unknown): boolean {
+  return err instanceof Error && /database is locked|database table is locked|SQLITE_BUSY/i.test(
+    err.message,
+  );
+}
+
+/**
+ * State in one SQLite file, shared safely by several processes (WAL + 10 s busy timeout;
+ * claims and multi-row writes in `BEGIN IMMEDIATE` transactions). The node:sqlite API is
+ * synchronous, so concurrent callers in one process never interleave inside a method.
+ */
+export class SqliteStateStore implements StateStore {
+  readonly location: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.location = path;
+    this.#db = db;
+  }
+
+  /**
+   * Opens (creating if needed) and migrates the state file. A file that is not a SQLite
+   * database, or not Rivet's, gives a StateError telling the user to move it aside.
+   */
+  static open(
+    path: string,
+    opts: { readonly warn?: (message: string) => void } = {},
+  ): Promise<SqliteStateStore> {
+    const warn = opts.warn ?? (() => {});
+    const notOurs = (detail: string, cause?: unknown) =>
+      new StateError(`${path} is not a Rivet state database: ${detail}`, {
+        exitClass: "config",
+        hint: "move it aside (Rivet creates a new one) or pass --state <path>",
+        ...(cause === undefined ? {} : { cause }),
+      });
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (err) {
+      return Promise.reject(
+        new StateError(`Cannot open state database ${path}`, {
+          exitClass: "config",
+          hint: "check that the directory exists and is writable, or pass --state <path>",
+          cause: err,
+        }),
+      );
+    }
+    try {
+      // busy_timeout first: switching to WAL needs a lock another process may hold.
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      let tables: string[];
+      try {
+        tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Row[])
+          .map((r) => String(r.name));
+      } catch (err) {
+        if (isBusy(err)) throw err;
+        throw notOurs(err instanceof Error ? err.message : String(err), err);
+      }
+      try {
+        const mode = db.prepare("PRAGMA journal_mode = WAL").get() as Row | undefined;
+        if (mode?.journal_mode !== "wal") {
+          warn(
+            `state: WAL journal mode unavailable for ${path} (got ${String(mode?.journal_mode)})`,
+          );
+        }
+      } catch (err) {
+        warn(`state: WAL journal mode unavailable for ${path}: ${describeError(err)}`);
+      }
+      const userTables = tables.filter((t) => !t.startsWith("sqlite_") && t !== "schema_version");
+      if (userTables.length > 0 && !userTables.some((t) => RIVET_TABLES.includes(t))) {
+        throw notOurs(`it holds other tables (${userTables.slice(0, 5).join(", ")})`);
+      }
+      const store = new SqliteStateStore(path, db);
+      store.#migrate(tables.includes("export_state"));
+      return Promise.resolve(store);
+    } catch (err) {
+      try {
+        db.close();
+      } catch { /* already failing */ }
+      if (err instanceof StateError) return Promise.reject(err);
+      return Promise.reject(
+        new StateError(`Cannot open state database ${path}`, {
+          cause: err,
+          retryable: isBusy(err),
+          hint: isBusy(err)
+            ? "another Rivet process holds the state database; retry when it finishes"
+            : "move the file aside or pass --state <path>",
+        }),
+      );
+    }
+  }
+
+  /** The schema version recorded in the file (0 before any migration). */
+  schemaVersion(): number {
+    const row = this.#db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version")
+      .get() as Row | undefined;
+    return Number(row?.v ?? 0);
+  }
+
+  #migrate(hasExportState: boolean): void {
+    const db = this.#db;
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const current = this.schemaVersion();
+    if (current > SQLITE_SCHEMA_VERSION) {
+      throw new StateError(
+        `state database ${this.location} has schema v${current}, newer than this Rivet understands (v${SQLITE_SCHEMA_VERSION})`,
+        { exitClass: "config", hint: "upgrade Rivet, or pass --state <path> to use another file" },
+      );
+    }
+    if (current === 0 && hasExportState) {
+      // Pre-versioning file: add the metric columns it may lack; "duplicate column" is fine.
+      for (const col of LEGACY_METRIC_COLUMNS) {
+        try {
+          db.exec(`ALTER TABLE export_metrics ADD COLUMN ${col}`);
+        } catch { /* best effort, spec 5.2 */ }
+      }
+    }
+    for (const [version, sql] of SQLITE_MIGRATIONS) {
+      if (version <= current) continue;
+      this.#tx(() => {
+        // Another process may have applied it while we waited for the lock.
+        if (this.schemaVersion() >= version) return;
+        try {
+          db.exec(sql);
+        } catch (err) {
+          throw new StateError(`state: migration v${version} of ${this.location} failed`, {
+            cause: err,
+          });
+        }
+        db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(version);
+      });
+    }
+    if (current < SQLITE_SCHEMA_VERSION) {
+      this.#tx(() =>
+        db.exec(
+          "DELETE FROM schema_version WHERE version < (SELECT MAX(version) FROM schema_version)",
+        )
+      );
+    }
+    const final = this.schemaVersion();
+    if (final !== SQLITE_SCHEMA_VERSION) {
+      throw new StateError(
+        `state: migration incomplete: expected schema v${SQLITE_SCHEMA_VERSION}, reached v${final}`,
+      );
+    }
+    const present = new Set(
+      (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Row[])
+        .map((r) => String(r.name)),
+    );
+    const expected = RIVET_TABLES.filter((t) => t !== "file_manifest");
+    if (expected.some((t) => !present.has(t))) this.#tx(() => db.exec(HEAL_SQL));
+  }
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#statements.get(sql);
+    if (s === undefined) {
+      s = this.#db.prepare(sql);
+      this.#statements.set(sql, s);
+    }
+    return s;
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = fn();
+      this.#db.exec("COMMIT");
+      return out;
+    } catch (err) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* the transaction may already be gone */ }
+      throw err;
+    }
+  }
+
+  /** Runs one store operation, wrapping SQLite failures with what was being done. */
+  #op<T>(doing: string, fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      if (err instanceof StateError) return Promise.reject(err);
+      const busy = isBusy(err);
+      return Promise.reject(
+        new StateError(`Cannot ${doing} in state database ${this.location}`, {
+          cause: err,
+          retryable: busy,
+          ...(busy
+            ? { hint: "another process held the state database for more than 10 s; retry" }
+            : {}),
+        }),
+      );
+    }
+  }
+
+  close(): Promise<void> {
+    this.#statements.clear();
+    try {
+      if (this.#db.isOpen) this.#db.close();
+    } catch { /* closing twice is harmless */ }
+    return Promise.resolve();
+  }
+
+  // ── export_state ──────────────────────────────────────────────────────────────────────────
+
+  getCursor(exportName: string): Promise<CursorRow | null> {
+    return this.#op(`read the cursor of export "${exportName}"`, () => {
+      const r = this.#stmt(
+        "SELECT export_name, last_cursor_value, last_run_at FROM export_state WHERE export_name = ?",
+      ).get(exportName) as Row | undefined;
+      return r === undefined ? null : toCursor(r);
+    });
+  }
+
+  setCursor(exportName: string, value: string, at: string): Promise<void> {
+    return this.#op(`save the cursor of export "${exportName}"`, () => {
+      this.#stmt(
+        `INSERT INTO export_state (export_name, last_cursor_value, last_run_at) VALUES (?, ?, ?)
+         ON CONFLICT(export_name) DO UPDATE SET last_cursor_value = excluded.last_cursor_value,
+           last_run_at = excluded.last_run_at`,
+      ).run(exportName, value, at);
+    });
+  }
+
+  deleteCursor(exportName: string): Promise<boolean> {
+    return this.#op(
+      `reset the cursor of export "${exportName}"`,
+      () =>
+        Number(
+          this.#stmt("DELETE FROM export_state WHERE export_name = ?").run(exportName).changes,
+        ) >
+          0,
+    );
+  }
+
+  listCursors(): Promise<CursorRow[]> {
+    return this.#op("list cursors", () =>
+      (this.#stmt(
+        "SELECT export_name, last_cursor_value, last_run_at FROM export_state ORDER BY export_name",
+      ).all() as Row[]).map(toCursor));
+  }
+
+  // ── export_metrics ────────────────────────────────────────────────────────────────────────
+
+  recordMetric(m: MetricRecord): Promise<void> {
+    return this.#op(`record the metrics of export "${m.export_name}"`, () => {
+      this.#stmt(
+        `INSERT INTO export_metrics (export_name, run_at, duration_ms, total_rows, peak_rss_mb,
+           status, error_message, tuning_profile, format, mode, files_produced, bytes_written,
+           retries, validated, schema_changed, run_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        m.export_name,
+        m.run_at,
+        m.duration_ms,
+        m.total_rows,
+        m.peak_rss_mb,
+        m.status,
+        m.error_message,
+        m.tuning_profile,
+        m.format,
+        m.mode,
+        m.files_produced,
+        m.bytes_written,
+        m.retries,
+        fromBool(m.validated),
+        fromBool(m.schema_changed),
+        m.run_id,
+      );
+    });
+  }
+
+  listMetrics(q: { readonly exportName?: string; readonly limit: number }): Promise<MetricRow[]> {
+    return this.#op("list metrics", () => {
+      const cols = `id, export_name, run_at, duration_ms, total_rows, peak_rss_mb, status,
+        error_message, tuning_profile, format, mode, files_produced, bytes_written, retries,
+        validated, schema_changed, run_id`;
+      const rows = q.exportName === undefined
+        ? this.#stmt(`SELECT ${cols} FROM export_metrics ORDER BY id DESC LIMIT ?`).all(q.limit)
+        : this.#stmt(
+          `SELECT ${cols} FROM export_metrics WHERE export_name = ? ORDER BY id DESC LIMIT ?`,
+        ).all(q.exportName, q.limit);
+      return (rows as Row[]).map(toMetric);
+    });
+  }
+
+  // ── file_log ──────────────────────────────────────────────────────────────────────────────
+
+  recordFile(f: FileRecord): Promise<void> {
+    return this.#op(`record file ${f.file_name} of export "${f.export_name}"`, () => {
+      this.#stmt(
+        `INSERT INTO file_log (run_id, export_name, file_name, row_count, bytes, format,
+           compression, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        f.run_id,
+        f.export_name,
+        f.file_name,
+        f.row_count,
+        f.bytes,
+        f.format,
+        f.compression,
+        f.created_at,
+      );
+    });
+  }
+
+  listFiles(q: { readonly exportName?: string; readonly limit: number }): Promise<FileRow[]> {
+    return this.#op("list files", () => {
+      const cols =
+        "id, run_id, export_name, file_name, row_count, bytes, format, compression, created_at";
+      const rows = q.exportName === undefined
+        ? this.#stmt(`SELECT ${cols} FROM file_log ORDER BY id DESC LIMIT ?`).all(q.limit)
+        : this.#stmt(`SELECT ${cols} FROM file_log WHERE export_name = ? ORDER BY id DESC LIMIT ?`)
+          .all(q.exportName, q.limit);
+      return (rows as Row[]).map((r) => ({
+        id: num(r.id),
+        run_id: str(r.run_id),
+        export_name: str(r.export_name),
+        file_name: str(r.file_name),
+        row_count: num(r.row_count),
+        bytes: num(r.bytes),
+        format: str(r.format),
+        compression: strOrNull(r.compression),
+        created_at: str(r.created_at),
+      }));
+    });
+  }
+
+  // ── export_schema ─────────────────────────────────────────────────────────────────────────
+
+  getSchema(exportName: string): Promise<SchemaSnapshot | null> {
+    return this.#op(`read the schema snapshot of export "${exportName}"`, () => {
+      const r = this.#stmt(
+        "SELECT export_name, columns_json, updated_at FROM export_schema WHERE export_name = ?",
+      ).get(exportName) as Row | undefined;
+      if (r === undefined) return null;
+      const parsed: unknown = JSON.parse(str(r.columns_json));
+      const columns = Array.isArray(parsed)
+        ? parsed.map((c) => ({ name: String(c?.name ?? ""), type: String(c?.type ?? "") }))
+        : [];
+      return { export_name: str(r.export_name), columns, updated_at: str(r.updated_at) };
+    });
+  }
+
+  putSchema(exportName: string, columns: readonly SchemaColumn[], at: string): Promise<void> {
+    return this.#op(`save the schema snapshot of export "${exportName}"`, () => {
+      const json = JSON.stringify(columns.map((c) => ({ name: c.name, type: c.type })));
+      this.#stmt(
+        `INSERT INTO export_schema (export_name, columns_json, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(export_name) DO UPDATE SET columns_json = excluded.columns_json,
+           updated_at = excluded.updated_at`,
+      ).run(exportName, json, at);
+    });
+  }
+
+  // ── export_shape ──────────────────────────────────────────────────────────────────────────
+
+  getShape(exportName: string): Promise<Record<string, number>> {
+    return this.#op(`read the shape of export "${exportName}"`, () => {
+      const out: Record<string, number> = {};
+      const rows = this.#stmt(
+        "SELECT column_name, max_byte_len FROM export_shape WHERE export_name = ? ORDER BY column_name",
+      ).all(exportName) as Row[];
+      for (const r of rows) out[str(r.column_name)] = num(r.max_byte_len);
+      return out;
+    });
+  }
+
+  raiseShape(
+    exportName: string,
+    maxima: Readonly<Record<string, number>>,
+    at: string,
+  ): Promise<void> {
+    return this.#op(`save the shape of export "${exportName}"`, () =>
+      this.#tx(() => {
+        const s = this.#stmt(
+          `INSERT INTO export_shape (export_name, column_name, max_byte_len, updated_at)
+           VALUES (?, ?, ?, ?)
+           ON CONFLICT(export_name, column_name) DO UPDATE SET
+             max_byte_len = MAX(export_shape.max_byte_len, excluded.max_byte_len),
+             updated_at = excluded.updated_at`,
+        );
+        for (const [column, len] of Object.entries(maxima)) s.run(exportName, column, len, at);
+      }));
+  }
+
+  // ── run_journal ───────────────────────────────────────────────────────────────────────────
+
+  saveJournal(journal: RunJournal, finishedAt: string): Promise<void> {
+    return this.#op(`save the journal of run ${journal.run_id}`, () => {
+      this.#stmt(
+        `INSERT OR REPLACE INTO run_journal (run_id, export_name, finished_at, journal_json)
+         VALUES (?, ?, ?, ?)`,
+      ).run(journal.run_id, journal.export_name, finishedAt, journalToJson(journal));
+    });
+  }
+
+  getJournal(runId: string): Promise<StoredJournal | null> {
+    return this.#op(`read the journal of run ${runId}`, () => {
+      const r = this.#stmt(
+        "SELECT run_id, export_name, finished_at, journal_json FROM run_journal WHERE run_id = ?",
+      ).get(runId) as Row | undefined;
+      return r === undefined ? null : toJournal(r);
+    });
+  }
+
+  listJournals(exportName: string, limit: number): Promise<StoredJournal[]> {
+    return this.#op(`list the journals of export "${exportName}"`, () =>
+      (this.#stmt(
+        `SELECT run_id, export_name, finished_at, journal_json FROM run_journal
+         WHERE export_name = ? ORDER BY finished_at DESC, rowid DESC LIMIT ?`,
+      ).all(exportName, limit) as Row[]).map(toJournal));
+  }
+
+  // ── export_progression ────────────────────────────────────────────────────────────────────
+
+  recordCommitted(exportName: string, b: CommittedBoundary, at: string): Promise<void> {
+    return this.#op(`record the committed boundary of export "${exportName}"`, () => {
+      const cursor = b.strategy === "incremental" ? b.cursor : null;
+      const index = b.strategy === "chunked" ? b.chunk_index : null;
+      this.#stmt(
+        `INSERT INTO export_progression (export_name, last_committed_strategy,
+           last_committed_cursor, last_committed_chunk_index, last_committed_run_id,
+           last_committed_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(export_name) DO UPDATE SET
+           last_committed_strategy = excluded.last_committed_strategy,
+           last_committed_cursor = CASE
+             WHEN excluded.last_committed_cursor IS NOT NULL
+               AND export_progression.last_committed_cursor IS NOT NULL
+               AND export_progression.last_committed_cursor > excluded.last_committed_cursor
+             THEN export_progression.last_committed_cursor
+             ELSE excluded.last_committed_cursor END,
+           last_committed_chunk_index = excluded.last_committed_chunk_index,
+           last_committed_run_id = excluded.last_committed_run_id,
+           last_committed_at = excluded.last_committed_at`,
+      ).run(exportName, b.strategy, cursor, index, b.run_id, at);
+    });
+  }
+
+  recordVerified(exportName: string, b: VerifiedBoundary, at: string): Promise<void> {
+    return this.#op(`record the verified boundary of export "${exportName}"`, () => {
+      this.#stmt(
+        `INSERT INTO export_progression (export_name, last_verified_strategy,
+           last_verified_cursor, last_verified_chunk_index, last_verified_run_id, last_verified_at)
+         VALUES (?, ?, NULL, ?, ?, ?)
+         ON CONFLICT(export_name) DO UPDATE SET
+           last_verified_strategy = excluded.last_verified_strategy,
+           last_verified_cursor = NULL,
+           last_verified_chunk_index = excluded.last_verified_chunk_index,
+           last_verified_run_id = excluded.last_verified_run_id,
+           last_verified_at = excluded.last_verified_at`,
+      ).run(exportName, b.strategy, b.chunk_index, b.run_id, at);
+    });
+  }
+
+  listProgression(exportName?: string): Promise<ProgressionRow[]> {
+    return this.#op("list progression", () => {
+      const rows = exportName === undefined
+        ? this.#stmt("SELECT * FROM export_progression ORDER BY export_name").all()
+        : this.#stmt("SELECT * FROM export_progression WHERE export_name = ?").all(exportName);
+      return (rows as Row[]).map((r) => ({
+        export_name: str(r.export_name),
+        last_committed_strategy: strOrNull(r.last_committed_strategy),
+        last_committed_cursor: strOrNull(r.last_committed_cursor),
+        last_committed_chunk_index: numOrNull(r.last_committed_chunk_index),
+        last_committed_run_id: strOrNull(r.last_committed_run_id),
+        last_committed_at: strOrNull(r.last_committed_at),
+        last_verified_strategy: strOrNull(r.last_verified_strategy),
+        last_verified_cursor: strOrNull(r.last_verified_cursor),
+        last_verified_chunk_index: numOrNull(r.last_verified_chunk_index),
+        last_verified_run_id: strOrNull(r.last_verified_run_id),
+        last_verified_at: strOrNull(r.last_verified_at),
+      }));
+    });
+  }
+
+  // ── run_aggregate ─────────────────────────────────────────────────────────────────────────
+
+  insertRunAggregate(a: RunAggregateRecord): Promise<void> {
+    return this.#op(`record run aggregate ${a.run_aggregate_id}`, () => {
+      this.#stmt(
+        `INSERT INTO run_aggregate (run_aggregate_id, started_at, finished_at, duration_ms,
+           config_path, parallel_mode, total_exports, success_count, failed_count, skipped_count,
+           total_rows, total_files, total_bytes, details_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        a.run_aggregate_id,
+        a.started_at,
+        a.finished_at,
+        a.duration_ms,
+        a.config_path,
+        a.parallel_mode,
+        a.total_exports,
+        a.success_count,
+        a.failed_count,
+        a.skipped_count,
+        a.total_rows,
+        a.total_files,
+        a.total_bytes,
+        JSON.stringify(a.details),
+      );
+    });
+  }
+
+  // ── chunk_run / chunk_task ────────────────────────────────────────────────────────────────
+
+  createChunkRun(run: NewChunkRun, at: string): Promise<CreateChunkRunResult> {
+    return this.#op(
+      `create chunk checkpoint run ${run.run_id}`,
+      () =>
+        this.#tx((): CreateChunkRunResult => {
+          const existing = this.#stmt(
+            `SELECT run_id FROM chunk_run WHERE export_name = ? AND status = 'in_progress'
+           ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+          ).get(run.export_name) as Row | undefined;
+          if (existing !== undefined) {
+            return { created: false, in_progress_run_id: str(existing.run_id) };
+          }
+          this.#stmt(
+            `INSERT INTO chunk_run (run_id, export_name, plan_hash, status, max_chunk_attempts,
+             created_at, updated_at) VALUES (?, ?, ?, 'in_progress', ?, ?, ?)`,
+          ).run(run.run_id, run.export_name, run.plan_hash, run.max_chunk_attempts, at, at);
+          const task = this.#stmt(
+            `INSERT INTO chunk_task (run_id, chunk_index, start_key, end_key, status, attempts,
+             updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?)`,
+          );
+          run.tasks.forEach((t, i) => task.run(run.run_id, i, t.start_key, t.end_key, at));
+          return { created: true };
+        }),
+    );
+  }
+
+  findInProgressChunkRun(exportName: string): Promise<ChunkRunRow | null> {
+    return this.#op(`find the in-progress chunk run of export "${exportName}"`, () => {
+      const r = this.#stmt(
+        `SELECT ${RUN_COLUMNS} FROM chunk_run WHERE export_name = ? AND status = 'in_progress'
+         ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+      ).get(exportName) as Row | undefined;
+      return r === undefined ? null : toRun(r);
+    });
+  }
+
+  latestChunkRun(exportName: string): Promise<ChunkRunRow | null> {
+    return this.#op(`find the latest chunk run of export "${exportName}"`, () => {
+      const r = this.#stmt(
+        `SELECT ${RUN_COLUMNS} FROM chunk_run WHERE export_name = ?
+         ORDER BY updated_at DESC, created_at DESC, rowid DESC LIMIT 1`,
+      ).get(exportName) as Row | undefined;
+      return r === undefined ? null : toRun(r);
+    });
+  }
+
+  claimChunkTask(runId: string, at: string): Promise<ChunkTaskRow | null> {
+    return this.#op(`claim a chunk task of run ${runId}`, () =>
+      this.#tx(() => {
+        const r = this.#stmt(
+          `UPDATE chunk_task SET status = 'running', attempts = attempts + 1, updated_at = ?
+           WHERE id = (
+             SELECT t.id FROM chunk_task t JOIN chunk_run r ON r.run_id = t.run_id
+             WHERE t.run_id = ? AND r.status = 'in_progress'
+               AND (t.status = 'pending'
+                    OR (t.status = 'failed' AND t.attempts < r.max_chunk_attempts))
+             ORDER BY t.chunk_index LIMIT 1)
+           RETURNING ${TASK_COLUMNS}`,
+        ).get(at, runId) as Row | undefined;
+        if (r === undefined) return null;
+        this.#touchRun(runId, at);
+        return toTask(r);
+      }));
+  }
+
+  #touchRun(runId: string, at: string): void {
+    this.#stmt("UPDATE chunk_run SET updated_at = ? WHERE run_id = ?").run(at, runId);
+  }
+
+  completeChunkTask(
+    runId: string,
+    chunkIndex: number,
+    result: { readonly rows_written: number; readonly file_name: string | null },
+    at: string,
+  ): Promise<boolean> {
+    return this.#op(`complete chunk ${chunkIndex} of run ${runId}`, () =>
+      this.#tx(() => {
+        const changed = Number(
+          this.#stmt(
+            `UPDATE chunk_task SET status = 'completed', rows_written = ?, file_name = ?,
+               last_error = NULL, updated_at = ?
+             WHERE run_id = ? AND chunk_index = ? AND status = 'running'`,
+          ).run(result.rows_written, result.file_name, at, runId, chunkIndex).changes,
+        ) > 0;
+        if (changed) this.#touchRun(runId, at);
+        return changed;
+      }));
+  }
+
+  failChunkTask(runId: string, chunkIndex: number, error: string, at: string): Promise<boolean> {
+    return this.#op(`mark chunk ${chunkIndex} of run ${runId} failed`, () =>
+      this.#tx(() => {
+        const changed = Number(
+          this.#stmt(
+            `UPDATE chunk_task SET status = 'failed', last_error = ?, updated_at = ?
+             WHERE run_id = ? AND chunk_index = ? AND status = 'running'`,
+          ).run(error, at, runId, chunkIndex).changes,
+        ) > 0;
+        if (changed) this.#touchRun(runId, at);
+        return changed;
+      }));
+  }
+
+  resetRunningChunkTasks(runId: string, at: string): Promise<number> {
+    return this.#op(`reset running chunks of run ${runId}`, () =>
+      this.#tx(() => {
+        const n = Number(
+          this.#stmt(
+            `UPDATE chunk_task SET status = 'pending', updated_at = ?
+             WHERE run_id = ? AND status = 'running'`,
+          ).run(at, runId).changes,
+        );
+        if (n > 0) this.#touchRun(runId, at);
+        return n;
+      }));
+  }
+
+  requeueChunkTask(
+    runId: string,
+    chunkIndex: number,
+    reason: string,
+    at: string,
+  ): Promise<boolean> {
+    return this.#op(`requeue chunk ${chunkIndex} of run ${runId}`, () =>
+      this.#tx(() => {
+        const changed = Number(
+          this.#stmt(
+            `UPDATE chunk_task SET status = 'pending', attempts = 0, file_name = NULL,
+               rows_written = NULL, last_error = ?, updated_at = ?
+             WHERE run_id = ? AND chunk_index = ? AND status = 'completed'`,
+          ).run(reason, at, runId, chunkIndex).changes,
+        ) > 0;
+        if (changed) this.#touchRun(runId, at);
+        return changed;
+      }));
+  }
+
+  listChunkTasks(runId: string): Promise<ChunkTaskRow[]> {
+    return this.#op(`list the chunks of run ${runId}`, () =>
+      (this.#stmt(
+        `SELECT ${TASK_COLUMNS} FROM chunk_task WHERE run_id = ? ORDER BY chunk_index`,
+      ).all(runId) as Row[]).map(toTask));
+  }
+
+  finishChunkRun(runId: string, at: string): Promise<FinishChunkRunResult> {
+    return this.#op(`finish chunk run ${runId}`, () =>
+      this.#tx((): FinishChunkRunResult => {
+        const r = this.#stmt(
+          "SELECT COUNT(*) AS n FROM chunk_task WHERE run_id = ? AND status <> 'completed'",
+        ).get(runId) as Row | undefined;
+        const open = num(r?.n);
+        if (open > 0) return { completed: false, not_completed: open };
+        this.#stmt("UPDATE chunk_run SET status = 'completed', updated_at = ? WHERE run_id = ?")
+          .run(at, runId);
+        return { completed: true };
+      }));
+  }
+
+  deleteChunkRuns(exportName: string): Promise<{ runs: number; tasks: number }> {
+    return this.#op(`delete the chunk runs of export "${exportName}"`, () =>
+      this.#tx(() => {
+        const tasks = Number(
+          this.#stmt(
+            "DELETE FROM chunk_task WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = ?)",
+          ).run(exportName).changes,
+        );
+        const runs = Number(
+          this.#stmt("DELETE FROM chunk_run WHERE export_name = ?").run(exportName).changes,
+        );
+        return { runs, tasks };
+      }));
+  }
+}
+
+// ── row mapping ─────────────────────────────────────────────────────────────────────────────
+
+function str(v: SQLInputValue | undefined): string {
+  return v === null || v === undefined ? "" : String(v);
+}
+function strOrNull(v: SQLInputValue | undefined): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+function num(v: SQLInputValue | undefined): number {
+  return v === null || v === undefined ? 0 : Number(v);
+}
+function numOrNull(v: SQLInputValue | undefined): number | null {
+  return v === null || v === undefined ? null : Number(v);
+}
+function boolOrNull(v: SQLInputValue | undefined): boolean | null {
+  return v === null || v === undefined ? null : Number(v) !== 0;
+}
+function fromBool(v: boolean | null): number | null {
+  return v === null ? null : v ? 1 : 0;
+}
+
+function toCursor(r: Row): CursorRow {
+  return {
+    export_name: str(r.export_name),
+    last_cursor_value: strOrNull(r.last_cursor_value),
+    last_run_at: strOrNull(r.last_run_at),
+  };
+}
+
+function toMetric(r: Row): MetricRow {
+  return {
+    id: num(r.id),
+    export_name: str(r.export_name),
+    run_at: str(r.run_at),
+    duration_ms: num(r.duration_ms),
+    total_rows: num(r.total_rows),
+    peak_rss_mb: numOrNull(r.peak_rss_mb),
+    status: str(r.status),
+    error_message: strOrNull(r.error_message),
+    tuning_profile: strOrNull(r.tuning_profile),
+    format: strOrNull(r.format),
+    mode: strOrNull(r.mode),
+    files_produced: num(r.files_produced),
+    bytes_written: num(r.bytes_written),
+    retries: num(r.retries),
+    validated: boolOrNull(r.validated),
+    schema_changed: boolOrNull(r.schema_changed),
+    run_id: strOrNull(r.run_id),
+  };
+}
+
+function toJournal(r: Row): StoredJournal {
+  const runId = str(r.run_id);
+  let journal: RunJournal;
+  try {
+    journal = journalFromJson(str(r.journal_json));
+  } catch (err) {
+    throw new StateError(`the stored journal of run ${runId} is not valid journal JSON`, {
+      cause: err,
+    });
+  }
+  return {
+    run_id: runId,
+    export_name: str(r.export_name),
+    finished_at: str(r.finished_at),
+    journal,
+  };
+}
+
+function toRun(r: Row): ChunkRunRow {
+  return {
+    run_id: str(r.run_id),
+    export_name: str(r.export_name),
+    plan_hash: str(r.plan_hash),
+    status: str(r.status),
+    max_chunk_attempts: num(r.max_chunk_attempts),
+    created_at: str(r.created_at),
+    updated_at: str(r.updated_at),
+  };
+}
+
+function toTask(r: Row): ChunkTaskRow {
+  return {
+    run_id: str(r.run_id),
+    chunk_index: num(r.chunk_index),
+    start_key: str(r.start_key),
+    end_key: str(r.end_key),
+    status: str(r.status),
+    attempts: num(r.attempts),
+    last_error: strOrNull(r.last_error),
+    rows_written: numOrNull(r.rows_written),
+    file_name: strOrNull(r.file_name),
+    updated_at: str(r.updated_at),
+  };
+}

@@ -4,6 +4,9 @@ import { RIVET_VERSION } from "../version.ts";
 import { UsageError } from "../errors.ts";
 import { registerRun } from "./run_cli.ts";
 import { registerSchema } from "./schema_cli.ts";
+import { registerState } from "./state_cli.ts";
+import { registerMetrics } from "./metrics_cli.ts";
+import { registerJournal } from "./journal_cli.ts";
 
 /** Parses argv and runs the chosen command; resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -22,6 +25,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .exitOverride();
   registerRun(program, setExit);
   registerSchema(program, setExit);
+  registerState(program, setExit);
+  registerMetrics(program, setExit);
+  registerJournal(program, setExit);
   const quiet = (c: Command): void => {
     c.exitOverride().configureOutput({ writeErr: () => {} });
     c.commands.forEach(quiet);

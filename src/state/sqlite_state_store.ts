@@ -201,6 +201,11 @@ export class SqliteStateStore implements StateStore {
     );
     const expected = RIVET_TABLES.filter((t) => t !== "file_manifest");
     if (expected.some((t) => !present.has(t))) this.#tx(() => db.exec(HEAL_SQL));
+    // Additive table of this implementation, outside the versioned set shared with rivet-cli:
+    // the row hashes exported at an incremental cursor's exact value (boundary ties).
+    if (!present.has("rivet_cursor_boundary")) {
+      this.#tx(() => db.exec(CURSOR_BOUNDARY_SQL));
+    }
   }
 
   #stmt(sql: string): StatementSync {
@@ -264,13 +269,36 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
-  setCursor(exportName: string, value: string, at: string): Promise<void> {
-    return this.#op(`save the cursor of export "${exportName}"`, () => {
-      this.#stmt(
-        `INSERT INTO export_state (export_name, last_cursor_value, last_run_at) VALUES (?, ?, ?)
-         ON CONFLICT(export_name) DO UPDATE SET last_cursor_value = excluded.last_cursor_value,
-           last_run_at = excluded.last_run_at`,
-      ).run(exportName, value, at);
+  setCursor(
+    exportName: string,
+    value: string,
+    at: string,
+    boundaryHashes: readonly string[] = [],
+  ): Promise<void> {
+    return this.#op(`save the cursor of export "${exportName}"`, () =>
+      this.#tx(() => {
+        this.#stmt(
+          `INSERT INTO export_state (export_name, last_cursor_value, last_run_at) VALUES (?, ?, ?)
+           ON CONFLICT(export_name) DO UPDATE SET last_cursor_value = excluded.last_cursor_value,
+             last_run_at = excluded.last_run_at`,
+        ).run(exportName, value, at);
+        this.#stmt(
+          `INSERT INTO rivet_cursor_boundary (export_name, cursor_value, row_hashes, updated_at)
+           VALUES (?, ?, ?, ?)
+           ON CONFLICT(export_name) DO UPDATE SET cursor_value = excluded.cursor_value,
+             row_hashes = excluded.row_hashes, updated_at = excluded.updated_at`,
+        ).run(exportName, value, JSON.stringify(boundaryHashes), at);
+      }));
+  }
+
+  getCursorBoundary(exportName: string, value: string): Promise<string[]> {
+    return this.#op(`read the cursor boundary of export "${exportName}"`, () => {
+      const r = this.#stmt(
+        "SELECT cursor_value, row_hashes FROM rivet_cursor_boundary WHERE export_name = ?",
+      ).get(exportName) as Row | undefined;
+      if (r === undefined || r.cursor_value !== value) return [];
+      const parsed: unknown = JSON.parse(String(r.row_hashes));
+      return Array.isArray(parsed) ? parsed.map(String) : [];
     });
   }
 
@@ -279,7 +307,10 @@ export class SqliteStateStore implements StateStore {
       `reset the cursor of export "${exportName}"`,
       () =>
         Number(
-          this.#stmt("DELETE FROM export_state WHERE export_name = ?").run(exportName).changes,
+          this.#tx(() => {
+            this.#stmt("DELETE FROM rivet_cursor_boundary WHERE export_name = ?").run(exportName);
+            return this.#stmt("DELETE FROM export_state WHERE export_name = ?").run(exportName);
+          }).changes,
         ) >
           0,
     );
@@ -826,3 +857,10 @@ function toTask(r: Row): ChunkTaskRow {
     updated_at: str(r.updated_at),
   };
 }
+
+const CURSOR_BOUNDARY_SQL = `CREATE TABLE IF NOT EXISTS rivet_cursor_boundary (
+  export_name TEXT PRIMARY KEY,
+  cursor_value TEXT NOT NULL,
+  row_hashes TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+)`;

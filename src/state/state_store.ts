@@ -193,8 +193,18 @@ export interface StateStore {
   // export_state: incremental cursors
   /** null until a cursor was written for the export. */
   getCursor(exportName: string): Promise<CursorRow | null>;
-  /** Upsert; last write wins (no monotonic check: the caller owns ordering). */
-  setCursor(exportName: string, value: string, at: string): Promise<void>;
+  /**
+   * Upsert; last write wins (no monotonic check: the caller owns ordering). `boundaryHashes` are
+   * the row hashes exported at exactly `value`, stored with it in the same transaction.
+   */
+  setCursor(
+    exportName: string,
+    value: string,
+    at: string,
+    boundaryHashes?: readonly string[],
+  ): Promise<void>;
+  /** The boundary row hashes stored with the cursor, when it still holds `value`; else []. */
+  getCursorBoundary(exportName: string, value: string): Promise<string[]>;
   /** Returns whether a row existed. */
   deleteCursor(exportName: string): Promise<boolean>;
   /** Every cursor, ordered by export name. */

@@ -124,6 +124,17 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
     assert.deepEqual((await s.listCursors()).map((c) => c.export_name), ["users"]);
   });
 
+  test("keeps boundary row hashes with the cursor value they belong to", async (s) => {
+    await s.setCursor("orders", "2026-01-05", T0, ["aa", "bb"]);
+    assert.deepEqual(await s.getCursorBoundary("orders", "2026-01-05"), ["aa", "bb"]);
+    assert.deepEqual(await s.getCursorBoundary("orders", "2026-01-06"), []);
+    await s.setCursor("orders", "2026-01-06", T1);
+    assert.deepEqual(await s.getCursorBoundary("orders", "2026-01-06"), []);
+    await s.setCursor("orders", "2026-01-07", T1, ["cc"]);
+    assert.equal(await s.deleteCursor("orders"), true);
+    assert.deepEqual(await s.getCursorBoundary("orders", "2026-01-07"), []);
+  });
+
   test("lists cursors ordered by export name", async (s) => {
     for (const n of ["zeta", "alpha", "mid"]) await s.setCursor(n, "1", T0);
     assert.deepEqual((await s.listCursors()).map((c) => c.export_name), ["alpha", "mid", "zeta"]);

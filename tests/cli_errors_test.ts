@@ -18,8 +18,11 @@ async function filesUnder(dir: string): Promise<string[]> {
   const walk = async (d: string) => {
     for await (const e of Deno.readDir(d)) {
       const p = path.join(d, e.name);
-      if (e.isDirectory) await walk(p);
-      else if (!e.name.endsWith(".yaml")) out.push(p);
+      // The state database and the run reports are records, not data files.
+      if (e.isDirectory && e.name !== ".rivet") await walk(p);
+      else if (e.isFile && !e.name.endsWith(".yaml") && !e.name.startsWith(".rivet_state.db")) {
+        out.push(p);
+      }
     }
   };
   await walk(dir);

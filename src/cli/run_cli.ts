@@ -33,6 +33,7 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
     .option("--parallel-export-processes", "run each export in its own child process", false)
     .option("--summary-output <path>", "write the run summary JSON to this file")
     .option("--json", "print the run summary JSON on stdout", false)
+    .option("--state <path>", "state database file (default: .rivet_state.db beside the config)")
     .action((o: Record<string, unknown>) => {
       setExit((async () => {
         const { runCommand } = await import("../pipeline/run.ts");
@@ -48,6 +49,7 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
           parallelExportProcesses: o.parallelExportProcesses === true,
           ...(o.summaryOutput === undefined ? {} : { summaryOutput: o.summaryOutput as string }),
           json: o.json === true,
+          ...(o.state === undefined ? {} : { statePath: o.state as string }),
         });
       })());
     });

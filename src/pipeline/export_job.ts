@@ -1,14 +1,39 @@
-// Runs one planned export end to end: read, encode, write parts, commit them, and report figures (execution layer).
-import { describeError, RivetError, SourceError } from "../errors.ts";
+// Runs one planned export end to end: read, check, encode, commit parts, advance state, record (execution layer).
+import type * as arrow from "apache-arrow";
+import { describeError, RivetError } from "../errors.ts";
 import type { Destination } from "../destination/destination.ts";
 import { dataFileName } from "../plan/naming.ts";
-import type { ExportPlan } from "../plan/plan_types.ts";
+import type { CursorSnapshot, ExportPlan } from "../plan/plan_types.ts";
 import type { Source, SourceConnection } from "../source/source.ts";
+import type { StateStore } from "../state/state_store.ts";
+import {
+  epochMicros,
+  MetaColumnsStream,
+  RowHasher,
+  wantsMetaColumns,
+} from "../enrich/meta_columns.ts";
+import {
+  formatQualityIssue,
+  QualityGate,
+  type QualityIssue,
+  qualityPassed,
+} from "../quality/quality_gate.ts";
+import {
+  decideDrift,
+  diffSchemas,
+  raisedShape,
+  schemaColumns,
+  type SchemaDiff,
+  ShapeTracker,
+  shapeWarnings,
+} from "../quality/schema_drift.ts";
 import { log } from "../observe/log.ts";
 import { startProgress } from "../observe/progress.ts";
 import { startRssSampler } from "../observe/resource.ts";
 import type { CommittedPart, ExportOutcome } from "./outcome.ts";
 import { PartSink, type PendingPart } from "./part_sink.ts";
+import { CursorTracker } from "./cursor_tracker.ts";
+import { JournalRecorder } from "./journal_recorder.ts";
 import * as factories from "./factories.ts";
 
 export interface ExportJobDeps {
@@ -31,10 +56,28 @@ export const defaultDeps: ExportJobDeps = {
   progress: { enabled: false, interactive: false },
 };
 
+/** What one read of the query produced, before anything is published. */
 interface Extracted {
   readonly pending: PendingPart[];
   readonly rows: number;
   readonly extension: string;
+  /** The destination schema (helper columns removed, meta columns not added), or null for 0 rows. */
+  readonly schema: arrow.Schema | null;
+  readonly cursor: CursorSnapshot | null;
+  readonly skippedAtBoundary: number;
+  readonly quality: QualityIssue[] | null;
+  readonly shape: ReadonlyMap<string, number> | null;
+}
+
+let rowHasher: Promise<RowHasher> | null = null;
+function sharedRowHasher(): Promise<RowHasher> {
+  rowHasher ??= RowHasher.create();
+  return rowHasher;
+}
+
+async function hexRowHashes(batch: arrow.RecordBatch): Promise<string[]> {
+  const hashes = (await sharedRowHasher()).hashBatch(batch);
+  return Array.from(hashes, (h) => BigInt.asUintN(64, h).toString(16).padStart(16, "0"));
 }
 
 /** Reads the query once into uncommitted parts. Parts are aborted if anything fails. */
@@ -53,6 +96,41 @@ async function extractOnce(
     columnOverrides: plan.columnOverrides,
     maxValueBytes: plan.tuning.maxValueMb * 1024 * 1024,
   }, deps.signal);
+
+  // Source -> [cursor] -> [quality] -> [shape] -> [meta columns] -> encoder -> destination.
+  let stream = result.batches;
+  let tracker: CursorTracker | null = null;
+  if (plan.strategy.kind === "incremental") {
+    tracker = new CursorTracker(
+      plan.strategy.trackedColumn,
+      plan.strategy.helperColumns,
+      plan.strategy.stored,
+      hexRowHashes,
+    );
+    stream = stream.pipeThrough(tracker.stream);
+  }
+  const gate = plan.quality ? await QualityGate.create(plan.quality) : null;
+  if (gate) stream = stream.pipeThrough(gate.stream());
+  const shape = plan.shapeDriftFactor > 0 ? new ShapeTracker() : null;
+  if (shape) stream = stream.pipeThrough(shape.stream());
+  let destSchema: arrow.Schema | null = null;
+  stream = stream.pipeThrough(
+    new TransformStream<arrow.RecordBatch, arrow.RecordBatch>({
+      transform(batch, controller) {
+        destSchema ??= batch.schema;
+        controller.enqueue(batch);
+      },
+    }),
+  );
+  if (wantsMetaColumns(plan.metaColumns)) {
+    stream = stream.pipeThrough(
+      new MetaColumnsStream({
+        ...plan.metaColumns,
+        exportedAtMicros: epochMicros(deps.now()),
+      }),
+    );
+  }
+
   const format = await deps.formatFor(plan.format, result.schema);
   const sink = new PartSink(
     format,
@@ -61,7 +139,7 @@ async function extractOnce(
     plan.maxFileSizeBytes,
   );
   const progress = startProgress(plan.name, deps.progress);
-  const reader = result.batches.getReader();
+  const reader = stream.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -70,7 +148,16 @@ async function extractOnce(
       progress.rows(sink.rows);
     }
     await sink.finish();
-    return { pending: sink.pending, rows: sink.rows, extension: format.extension };
+    return {
+      pending: sink.pending,
+      rows: sink.rows,
+      extension: format.extension,
+      schema: destSchema,
+      cursor: tracker ? await tracker.result() : null,
+      skippedAtBoundary: tracker?.skipped ?? 0,
+      quality: gate ? gate.evaluate(sink.rows) : null,
+      shape: shape ? shape.maxBytes() : null,
+    };
   } catch (err) {
     await reader.cancel().catch(() => {});
     await sink.abort();
@@ -80,16 +167,39 @@ async function extractOnce(
   }
 }
 
-/** Makes every pending part visible under its final name, in order. */
+/**
+ * Final names for the parts, never those of files already at the destination: names carry the
+ * time to the second, so a second run within the same second waits for the next one instead of
+ * replacing the first run's files.
+ */
+async function freeNames(
+  plan: ExportPlan,
+  extracted: Extracted,
+  destination: Destination,
+  deps: ExportJobDeps,
+): Promise<string[]> {
+  const count = extracted.pending.length;
+  for (let tries = 0;; tries++) {
+    const at = deps.now();
+    const names = extracted.pending.map((_, index) =>
+      dataFileName(plan.name, at, extracted.extension, { index, count })
+    );
+    const taken = await Promise.all(names.map((n) => destination.head(n)));
+    if (taken.every((t) => t === null) || tries >= 5) return names;
+    await deps.sleep(1000 - (at.getTime() % 1000) + 5);
+  }
+}
+
+/** Makes every pending part visible under its final name, in order, recording each one. */
 async function commitParts(
   plan: ExportPlan,
   extracted: Extracted,
-  at: Date,
+  names: readonly string[],
+  onCommitted: (part: CommittedPart, index: number) => Promise<void>,
 ): Promise<CommittedPart[]> {
   const committed: CommittedPart[] = [];
-  const count = extracted.pending.length;
   for (const [index, part] of extracted.pending.entries()) {
-    const name = dataFileName(plan.name, at, extracted.extension, { index, count });
+    const name = names[index]!;
     try {
       await part.upload.commit(name);
     } catch (err) {
@@ -103,36 +213,70 @@ async function commitParts(
         { exitClass: "destination", cause: err },
       );
     }
-    committed.push({
+    const done: CommittedPart = {
       name,
       rows: part.rows,
       bytes: part.bytes,
       contentFingerprint: part.contentFingerprint,
       contentMd5: part.contentMd5,
-    });
+    };
+    committed.push(done);
+    await onCommitted(done, index);
   }
   return committed;
+}
+
+async function abortAll(extracted: Extracted): Promise<void> {
+  for (const p of extracted.pending) await p.upload.abort().catch(() => {});
 }
 
 function isRetryable(err: unknown): boolean {
   return err instanceof RivetError && err.retryable;
 }
 
+/** Best-effort state write: a failure is a warning, never a failed export (spec 4.2). */
+async function quietly(what: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    log.warn(`${what}: ${describeError(err)}`);
+  }
+}
+
 /** Runs one export with the retry loop of spec 4.11; never throws, the outcome carries any error. */
 export async function runExportJob(
   plan: ExportPlan,
   source: SourceConnection,
+  state: StateStore,
   deps: ExportJobDeps = defaultDeps,
 ): Promise<ExportOutcome> {
   const started = deps.now();
   const t0 = performance.now();
   const rss = startRssSampler(100);
+  const journal = new JournalRecorder(plan.runId, plan.name, deps.now);
+  journal.add({
+    kind: "PlanResolved",
+    export_name: plan.name,
+    base_query: plan.baseQuery,
+    strategy: plan.mode,
+    format: plan.format.kind,
+    compression: plan.compression,
+    destination_type: plan.destination.type,
+    tuning_profile: plan.tuning.profile,
+    batch_size: plan.tuning.batchSize,
+    validate: plan.validate,
+    reconcile: plan.reconcile,
+    resume: false,
+  });
   let retries = 0;
   let parts: CommittedPart[] = [];
   let rows = 0;
   let error: string | null = null;
   let status: ExportOutcome["status"] = "success";
   let skipReason: string | null = null;
+  let schemaChanged: boolean | null = null;
+  let schemaChanges: SchemaDiff | null = null;
+  let quality: QualityIssue[] | null = null;
   let destination: Destination | null = null;
   try {
     destination = await deps.openDestination(plan.destination);
@@ -149,6 +293,12 @@ export async function runExportJob(
         }
         retries = attempt + 1;
         const backoff = plan.tuning.retryBackoffMs * 2 ** attempt;
+        journal.add({
+          kind: "RetryAttempted",
+          attempt: retries,
+          reason: describeError(err),
+          backoff_ms: backoff,
+        });
         log.warn(
           `export '${plan.name}': ${
             describeError(err)
@@ -161,27 +311,165 @@ export async function runExportJob(
       }
     }
     rows = extracted.rows;
+    if (extracted.skippedAtBoundary > 0) {
+      log.info(
+        `export '${plan.name}': ${extracted.skippedAtBoundary} row(s) at the stored cursor were ` +
+          `exported by an earlier run and skipped`,
+      );
+    }
+
+    // Checks that decide whether anything is published: schema drift, then quality.
+    if (extracted.schema !== null && rows > 0) {
+      const stored = await state.getSchema(plan.name);
+      const current = schemaColumns(extracted.schema);
+      const diff = stored ? diffSchemas(stored.columns, current) : undefined;
+      const decision = decideDrift(plan.onSchemaDrift, diff, plan.name);
+      schemaChanged = decision.changed;
+      if (decision.changed && diff) {
+        schemaChanges = diff;
+        journal.add({ kind: "SchemaChanged", ...diff });
+      }
+      for (const line of decision.logLines) {
+        if (decision.failMessage) log.error(line);
+        else if (plan.onSchemaDrift === "warn") log.warn(line);
+      }
+      if (decision.failMessage) {
+        await abortAll(extracted);
+        throw new RivetError(decision.failMessage, { exitClass: "schema_drift" });
+      }
+      if (decision.action === "store") {
+        await quietly(
+          "cannot store the schema snapshot",
+          () => state.putSchema(plan.name, current, deps.now().toISOString()),
+        );
+      }
+    }
+    if (extracted.quality) {
+      quality = extracted.quality;
+      for (const issue of quality) {
+        log.warn(formatQualityIssue(issue));
+        journal.add({
+          kind: "QualityIssue",
+          severity: issue.severity === "fail" ? "FAIL" : "WARN",
+          message: issue.message,
+        });
+      }
+      if (!qualityPassed(quality)) {
+        await abortAll(extracted);
+        throw new RivetError(`export '${plan.name}': quality checks failed`, {
+          exitClass: "data_integrity",
+          hint: quality.filter((q) => q.severity === "fail").map((q) => q.message).join("; "),
+        });
+      }
+    }
+
     if (rows === 0) {
+      await abortAll(extracted);
       if (plan.skipEmpty) {
         status = "skipped";
-        skipReason = "source returned 0 rows";
+        skipReason = plan.strategy.kind === "incremental"
+          ? `no new rows since cursor '${plan.strategy.cursorColumn}'`
+          : "source returned 0 rows";
       } else {
         log.info(`export '${plan.name}': source returned 0 rows; no file written`);
       }
     } else {
-      parts = await commitParts(plan, extracted, deps.now());
+      // Commit order (contract): data files, file log, then the cursor.
+      const names = await freeNames(plan, extracted, destination, deps);
+      parts = await commitParts(plan, extracted, names, async (part, index) => {
+        journal.add({
+          kind: "FileWritten",
+          file_name: part.name,
+          rows: part.rows,
+          bytes: part.bytes,
+          part_index: index,
+        });
+        await quietly("cannot record the file in the state file log", () =>
+          state.recordFile({
+            run_id: plan.runId,
+            export_name: plan.name,
+            file_name: part.name,
+            row_count: part.rows,
+            bytes: part.bytes,
+            format: plan.format.kind,
+            compression: plan.compression,
+            created_at: deps.now().toISOString(),
+          }));
+      });
+      if (plan.strategy.kind === "incremental" && extracted.cursor !== null) {
+        const at = deps.now().toISOString();
+        // Not quiet: a cursor that cannot be saved means the next run re-exports (at-least-once),
+        // and the user must know.
+        await state.setCursor(
+          plan.name,
+          extracted.cursor.value,
+          at,
+          extracted.cursor.boundaryHashes,
+        );
+        await quietly(
+          "cannot record the committed progression",
+          () =>
+            state.recordCommitted(plan.name, {
+              strategy: "incremental",
+              cursor: extracted!.cursor!.value,
+              run_id: plan.runId,
+            }, at),
+        );
+      }
+    }
+    if (extracted.shape && plan.shapeDriftFactor > 0) {
+      const storedShape = new Map(
+        Object.entries(await state.getShape(plan.name).catch(() => ({}))),
+      );
+      for (const w of shapeWarnings(storedShape, extracted.shape, plan.shapeDriftFactor)) {
+        log.warn(w.message);
+        journal.add({ kind: "Warning", context: w.context, message: w.message });
+      }
+      await quietly("cannot store column shape maxima", () =>
+        state.raiseShape(
+          plan.name,
+          Object.fromEntries(raisedShape(storedShape, extracted!.shape!)),
+          deps.now().toISOString(),
+        ));
     }
   } catch (err) {
     status = "failed";
     error = describeError(
-      err instanceof SourceError || err instanceof RivetError
+      err instanceof RivetError
         ? err
         : new RivetError(`export '${plan.name}' failed`, { exitClass: "internal", cause: err }),
     );
+    if (err instanceof RivetError && err.hint) error += ` (${err.hint})`;
   } finally {
     await destination?.close().catch(() => {});
   }
   const finished = deps.now();
+  const durationMs = Math.round(performance.now() - t0);
+  const peakRssMb = rss.stop();
+  journal.add({ kind: "RunCompleted", status, error_message: error, duration_ms: durationMs });
+  await quietly(
+    "cannot save the run journal",
+    () => state.saveJournal(journal.journal(), finished.toISOString()),
+  );
+  await quietly("cannot record export metrics", () =>
+    state.recordMetric({
+      export_name: plan.name,
+      run_at: started.toISOString(),
+      duration_ms: durationMs,
+      total_rows: rows,
+      peak_rss_mb: peakRssMb,
+      status,
+      error_message: error,
+      tuning_profile: plan.tuning.profile,
+      format: plan.format.kind,
+      mode: plan.mode,
+      files_produced: parts.length,
+      bytes_written: parts.reduce((a, p) => a + p.bytes, 0),
+      retries,
+      validated: null,
+      schema_changed: schemaChanged,
+      run_id: plan.runId,
+    }));
   return {
     name: plan.name,
     runId: plan.runId,
@@ -194,8 +482,8 @@ export async function runExportJob(
     bytes: parts.reduce((a, p) => a + p.bytes, 0),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
-    durationMs: Math.round(performance.now() - t0),
-    peakRssMb: rss.stop(),
+    durationMs,
+    peakRssMb,
     retries,
     tuningLabel: plan.tuning.label,
     batchSize: plan.tuning.batchSize,
@@ -206,5 +494,9 @@ export async function runExportJob(
       ? "stdout"
       : `file://${plan.destination.resolvedPath}`,
     validated: null,
+    schemaChanged,
+    schemaChanges,
+    quality: quality === null ? null : qualityPassed(quality),
+    planWarnings: journal.planWarnings(),
   };
 }

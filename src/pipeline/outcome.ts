@@ -35,4 +35,14 @@ export interface ExportOutcome {
   readonly destinationKind: string;
   readonly destinationUri: string;
   readonly validated: boolean | null;
+  /** null when no schema was compared (0 rows or a failure before). */
+  readonly schemaChanged: boolean | null;
+  readonly schemaChanges: {
+    readonly added: readonly string[];
+    readonly removed: readonly string[];
+    readonly type_changed: readonly (readonly [string, string, string])[];
+  } | null;
+  /** null without a quality block; else whether every gate passed. */
+  readonly quality: boolean | null;
+  readonly planWarnings: ReadonlyArray<{ rule: string; message: string }>;
 }

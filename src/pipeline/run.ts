@@ -10,6 +10,12 @@ import { aggregateBlock, compactLine, runAggregate, summaryBlock } from "../obse
 import { defaultDeps, runExportJob } from "./export_job.ts";
 import type { ExportOutcome } from "./outcome.ts";
 import { loadConfigFile, resolveSource } from "./config_io.ts";
+import { openStateStore } from "../state/open_state_store.ts";
+import type { StateStore } from "../state/state_store.ts";
+import type { StateSnapshot } from "../plan/build_plan.ts";
+import type { CursorSnapshot } from "../plan/plan_types.ts";
+import { writeRunReport } from "../observe/run_report.ts";
+import { notifySlack } from "../observe/notify.ts";
 
 export interface RunCommandOptions extends RunOptions {
   readonly configPath: string;
@@ -18,6 +24,23 @@ export interface RunCommandOptions extends RunOptions {
   readonly parallelExportProcesses: boolean;
   readonly summaryOutput?: string;
   readonly json: boolean;
+  /** `--state PATH`: the SQLite state file instead of `.rivet_state.db` beside the config. */
+  readonly statePath?: string;
+}
+
+/** Reads the stored cursors of the incremental exports, before planning (planning is pure). */
+async function readSnapshot(loaded: LoadedConfig, state: StateStore): Promise<StateSnapshot> {
+  const cursors: Record<string, CursorSnapshot> = {};
+  for (const e of loaded.config.exports) {
+    if (e.mode !== "incremental") continue;
+    const row = await state.getCursor(e.name);
+    if (row?.last_cursor_value == null) continue;
+    cursors[e.name] = {
+      value: row.last_cursor_value,
+      boundaryHashes: await state.getCursorBoundary(e.name, row.last_cursor_value),
+    };
+  }
+  return { cursors };
 }
 
 function failedOutcome(
@@ -49,6 +72,10 @@ function failedOutcome(
     destinationKind: "-",
     destinationUri: "-",
     validated: null,
+    schemaChanged: null,
+    schemaChanges: null,
+    quality: null,
+    planWarnings: [],
   };
 }
 
@@ -62,7 +89,25 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const startedAt = new Date();
   const loaded: LoadedConfig = await loadConfigFile(opts.configPath, opts.params);
   const source = resolveSource(loaded);
-  const plan = buildRunPlan(loaded, source, opts, startedAt);
+  const state = await openStateStore({
+    configPath: loaded.path,
+    stateFlag: opts.statePath,
+  });
+  try {
+    return await runWithState(opts, loaded, source, state, startedAt);
+  } finally {
+    await state.close();
+  }
+}
+
+async function runWithState(
+  opts: RunCommandOptions,
+  loaded: LoadedConfig,
+  source: ReturnType<typeof resolveSource>,
+  state: StateStore,
+  startedAt: Date,
+): Promise<number> {
+  const plan = buildRunPlan(loaded, source, opts, startedAt, await readSnapshot(loaded, state));
   for (const w of plan.warnings) log.warn(w);
   if (opts.force && !opts.resume) log.warn("--force without --resume has no effect");
   if (opts.validate || opts.reconcile) {
@@ -83,27 +128,71 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const deps = { ...defaultDeps, progress: { enabled: true, interactive } };
   const single = plan.exports.length + plan.rejected.length === 1;
 
-  const report = (o: ExportOutcome) => {
-    if (single) printHuman(summaryBlock(o));
+  const configDir = path.dirname(path.resolve(loaded.path));
+  const report = async (o: ExportOutcome) => {
+    const written = await writeRunReport(configDir, {
+      run_id: o.runId,
+      export_name: o.name,
+      status: o.status,
+      started_at: o.startedAt,
+      finished_at: o.finishedAt,
+      duration_ms: o.durationMs,
+      source_engine: source.type,
+      destination_kind: o.destinationKind,
+      format: o.format,
+      compression: o.compression,
+      tuning_profile: o.tuningLabel,
+      batch_size: o.batchSize,
+      total_rows: o.rows,
+      files_produced: o.parts.length,
+      files_committed: o.parts.length,
+      bytes_written: o.bytes,
+      peak_rss_mb: o.peakRssMb,
+      retries: o.retries,
+      pg_temp_bytes_delta: null,
+      validation: null,
+      reconciliation: null,
+      schema_changed: o.schemaChanged === true,
+      schema_changes: o.schemaChanges ? [o.schemaChanges] : [],
+      plan_warnings: o.planWarnings,
+      error_message: o.error,
+      config_path: path.resolve(loaded.path),
+    });
+    if (!written.ok) log.warn(`cannot write the run report: ${describeError(written.error)}`);
+    const reportPath = written.ok ? written.mdPath : undefined;
+    if (single) printHuman(summaryBlock(o, reportPath ? { reportPath } : {}));
     else printHuman([compactLine(o)]);
+    const slack = loaded.config.notifications?.slack;
+    if (slack) {
+      const sent = await notifySlack(slack, (k) => Deno.env.get(k), {
+        runId: o.runId,
+        exportName: o.name,
+        status: o.status,
+        rows: o.rows,
+        durationMs: o.durationMs,
+        ...(o.error ? { error: o.error } : {}),
+        schemaChanged: o.schemaChanged === true,
+      });
+      if (sent.warning) log.warn(sent.warning);
+    }
   };
   const outcomes: ExportOutcome[] = [];
   for (const r of plan.rejected) {
     const o = failedOutcome(r.name, r.mode, r.runId, r.error, startedAt);
     outcomes.push(o);
-    report(o);
+    await report(o);
   }
   if (parallel) {
     const results = await Promise.all(plan.exports.map(async (e) => {
-      const o = await runExportJob(e, plan.source, deps);
-      report(o);
+      const o = await runExportJob(e, plan.source, state, deps);
+      await report(o);
       return o;
     }));
     outcomes.push(...results);
   } else {
     for (const e of plan.exports) {
-      const o = await runExportJob(e, plan.source, deps);
-      report(o);
+      const o = await runExportJob(e, plan.source, state, deps);
+      await report(o);
       outcomes.push(o);
     }
   }
@@ -114,7 +203,29 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     configPath: path.resolve(loaded.path),
     parallelMode: parallel ? "parallel-threads" : "sequential",
   });
-  if (!single) printHuman(["", ...aggregateBlock(aggregate)]);
+  if (!single) {
+    printHuman(["", ...aggregateBlock(aggregate)]);
+    try {
+      await state.insertRunAggregate({
+        run_aggregate_id: aggregate.run_aggregate_id,
+        started_at: aggregate.started_at,
+        finished_at: aggregate.finished_at,
+        duration_ms: aggregate.duration_ms,
+        config_path: aggregate.config_path,
+        parallel_mode: aggregate.parallel_mode,
+        total_exports: aggregate.total_exports,
+        success_count: aggregate.success_count,
+        failed_count: aggregate.failed_count,
+        skipped_count: aggregate.skipped_count,
+        total_rows: aggregate.total_rows,
+        total_files: aggregate.total_files,
+        total_bytes: aggregate.total_bytes,
+        details: aggregate.per_export,
+      });
+    } catch (err) {
+      log.warn(`cannot record the run aggregate: ${describeError(err)}`);
+    }
+  }
   const json = JSON.stringify(aggregate, null, 2) + "\n";
   if (opts.summaryOutput) {
     try {

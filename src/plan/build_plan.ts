@@ -6,14 +6,22 @@ import { resolveTuning } from "../tuning/tuning.ts";
 import type { RivetType } from "../source/rivet_types.ts";
 import type { SourceConnection } from "../source/source.ts";
 import { expandPathTemplate, makeRunId } from "./naming.ts";
+import { COALESCED_CURSOR, incrementalQuery, timeWindowQuery } from "./sql_shapes.ts";
 import type {
+  CursorSnapshot,
   DestinationPlan,
   ExportPlan,
   FormatPlan,
   RejectedExport,
   RunOptions,
   RunPlan,
+  Strategy,
 } from "./plan_types.ts";
+
+/** What planning needs from the state store, read by the coordinator beforehand. */
+export interface StateSnapshot {
+  readonly cursors: Readonly<Record<string, CursorSnapshot | undefined>>;
+}
 
 /** Mode labels used everywhere (spec 4.1). */
 export function modeLabel(e: ExportConfig): string {
@@ -59,13 +67,71 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Modes this build can execute; the others are refused with a clear message per export. */
-const SUPPORTED_MODES = new Set(["full"]);
+const SUPPORTED_MODES = new Set(["full", "incremental", "time_window"]);
+
+function strategyFor(
+  e: ExportConfig,
+  dialect: "postgres" | "mysql",
+  base: string,
+  state: StateSnapshot,
+  now: Date,
+): { strategy: Strategy; query: string } {
+  switch (e.mode ?? "full") {
+    case "incremental": {
+      const mode = e.incremental_cursor_mode ?? "single_column";
+      const fallback = e.cursor_fallback_column ?? null;
+      const stored = state.cursors[e.name] ?? null;
+      const { sql, trackedColumn } = incrementalQuery(
+        dialect,
+        base,
+        { cursorColumn: e.cursor_column!, fallbackColumn: fallback, mode },
+        stored?.value ?? null,
+      );
+      return {
+        query: sql,
+        strategy: {
+          kind: "incremental",
+          cursorColumn: e.cursor_column!,
+          fallbackColumn: fallback,
+          trackedColumn,
+          helperColumns: trackedColumn === COALESCED_CURSOR ? [COALESCED_CURSOR] : [],
+          stored,
+        },
+      };
+    }
+    case "time_window": {
+      const columnType = e.time_column_type ?? "timestamp";
+      const { sql, cutoff } = timeWindowQuery(
+        dialect,
+        base,
+        e.time_column!,
+        columnType,
+        e.days_window!,
+        now,
+      );
+      return {
+        query: sql,
+        strategy: {
+          kind: "timewindow",
+          column: e.time_column!,
+          columnType,
+          days: e.days_window!,
+          cutoff,
+        },
+      };
+    }
+    default:
+      return { query: base, strategy: { kind: "snapshot" } };
+  }
+}
 
 function planExport(
   loaded: LoadedConfig,
   e: ExportConfig,
   opts: RunOptions,
   now: Date,
+  dialect: "postgres" | "mysql",
+  state: StateSnapshot,
 ): ExportPlan {
   const runId = makeRunId(e.name, now);
   const mode = modeLabel(e);
@@ -108,13 +174,14 @@ function planExport(
     columnOverrides[col] = parseColumnOverride(text);
   }
   const baseQuery = baseQueryOf(e, loaded.queryFiles);
+  const { strategy, query } = strategyFor(e, dialect, baseQuery, state, now);
   return {
     name: e.name,
     mode,
     runId,
-    strategy: { kind: "snapshot" },
+    strategy,
     baseQuery,
-    query: baseQuery,
+    query,
     format,
     compression: codec,
     destination,
@@ -134,6 +201,8 @@ function planExport(
     columnOverrides,
     metaColumns: e.meta_columns ?? {},
     quality: e.quality ?? null,
+    onSchemaDrift: e.on_schema_drift ?? "warn",
+    shapeDriftFactor: e.shape_drift_warn_factor ?? 2.0,
     validate: opts.validate || opts.reconcile,
     reconcile: opts.reconcile,
   };
@@ -148,6 +217,7 @@ export function buildRunPlan(
   source: SourceConnection,
   opts: RunOptions,
   now: Date,
+  state: StateSnapshot = { cursors: {} },
 ): RunPlan {
   const selected = opts.exportName === undefined
     ? loaded.config.exports
@@ -163,7 +233,7 @@ export function buildRunPlan(
   const rejected: RejectedExport[] = [];
   for (const e of selected) {
     try {
-      exports.push(planExport(loaded, e, opts, now));
+      exports.push(planExport(loaded, e, opts, now, source.type, state));
     } catch (err) {
       rejected.push({
         name: e.name,

@@ -2,6 +2,7 @@
 import type {
   Codec,
   DestinationConfig,
+  DriftPolicy,
   MetaColumnsConfig,
   ParquetConfig,
   QualityConfig,
@@ -22,7 +23,34 @@ export interface PlanTuning {
   readonly maxValueMb: number;
 }
 
-export type Strategy = { readonly kind: "snapshot" };
+/** The stored position of an incremental export (from the state store). */
+export interface CursorSnapshot {
+  /** Canonical text of the highest exported cursor value. */
+  readonly value: string;
+  /** Row hashes (hex) of the rows exported at exactly `value`, to skip them when re-read. */
+  readonly boundaryHashes: readonly string[];
+}
+
+export type Strategy =
+  | { readonly kind: "snapshot" }
+  | {
+    readonly kind: "incremental";
+    readonly cursorColumn: string;
+    readonly fallbackColumn: string | null;
+    /** The column the pipeline reads the cursor from (the synthetic one in coalesce mode). */
+    readonly trackedColumn: string;
+    /** Helper columns to drop before writing. */
+    readonly helperColumns: readonly string[];
+    readonly stored: CursorSnapshot | null;
+  }
+  | {
+    readonly kind: "timewindow";
+    readonly column: string;
+    readonly columnType: "timestamp" | "unix";
+    readonly days: number;
+    /** The lower bound used, as text (`YYYY-MM-DD 00:00:00` or epoch seconds). */
+    readonly cutoff: string;
+  };
 
 export type FormatPlan =
   | {
@@ -58,6 +86,9 @@ export interface ExportPlan {
   readonly columnOverrides: Readonly<Record<string, RivetType>>;
   readonly metaColumns: MetaColumnsConfig;
   readonly quality: QualityConfig | null;
+  readonly onSchemaDrift: DriftPolicy;
+  /** 0 disables shape tracking. */
+  readonly shapeDriftFactor: number;
   readonly validate: boolean;
   readonly reconcile: boolean;
 }

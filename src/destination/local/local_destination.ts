@@ -23,7 +23,12 @@ export class LocalDestination implements Destination {
     this.uri = `file://${path}`;
   }
 
-  async create(name: string): Promise<ObjectUpload> {
+  create(name: string): Promise<ObjectUpload> {
+    return this.#create(name, false);
+  }
+
+  /** `replace`: the commit may replace an existing file (manifests, markers); data files never do. */
+  async #create(name: string, replace: boolean): Promise<ObjectUpload> {
     const { dir, final, temp } = await this.#prepare(name);
     let file: Deno.FsFile;
     try {
@@ -78,10 +83,25 @@ export class LocalDestination implements Destination {
         }
         closeFile();
         try {
-          await Deno.rename(temp, target);
+          // A hard link never replaces an existing file (unlike rename), so a name clash
+          // between two runs fails instead of silently overwriting the first run's data.
+          if (replace) {
+            await Deno.rename(temp, target);
+          } else {
+            await Deno.link(temp, target);
+            await removeQuietly(temp);
+          }
         } catch (err) {
           await removeQuietly(temp);
-          throw fsError("rename the temp file into", target, err);
+          if (err instanceof Deno.errors.AlreadyExists) {
+            throw new DestinationError(
+              `Refusing to overwrite ${target}: a file with that name exists`,
+              {
+                hint: "another run wrote the same name; nothing was replaced, run again",
+              },
+            );
+          }
+          throw fsError("move the temp file into", target, err);
         }
         await syncDir(dir);
         return { name: cleanName(finalName ?? name), size, md5: hash.digest("base64") };
@@ -95,7 +115,7 @@ export class LocalDestination implements Destination {
   }
 
   async put(name: string, bytes: Uint8Array): Promise<StoredObject> {
-    const upload = await this.create(name);
+    const upload = await this.#create(name, true);
     try {
       const writer = upload.writable.getWriter();
       await writer.write(bytes);

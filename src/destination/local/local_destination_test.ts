@@ -134,3 +134,23 @@ Deno.test("LocalDestination under a path that is a file fails with a Destination
     );
   });
 });
+
+Deno.test("LocalDestination never replaces an existing data file on commit, but put replaces", async () => {
+  await inTempDir(async (dir) => {
+    const dest = new LocalDestination(dir);
+    await dest.put("a.csv", new TextEncoder().encode("first"));
+    const upload = await dest.create("tmp.csv");
+    const w = upload.writable.getWriter();
+    await w.write(new TextEncoder().encode("second"));
+    await w.close();
+    await assert.rejects(() => upload.commit("a.csv"), (err) => {
+      assert.ok(err instanceof DestinationError);
+      assert.match(err.message, /Refusing to overwrite .*a\.csv/);
+      return true;
+    });
+    assert.equal(await Deno.readTextFile(`${dir}/a.csv`), "first");
+    assert.deepEqual(await names(dir), ["a.csv"]);
+    await dest.put("a.csv", new TextEncoder().encode("manifest v2"));
+    assert.equal(await Deno.readTextFile(`${dir}/a.csv`), "manifest v2");
+  });
+});

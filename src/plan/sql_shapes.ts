@@ -18,6 +18,7 @@ export function quoteLiteral(dialect: Dialect, value: string): string {
   if (dialect === "postgres") {
     return `E'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
   }
+  // deno-lint-ignore no-control-regex
   const escaped = value.replace(/[\0\n\r\x1a\\'"]/g, (c) => {
     switch (c) {
       case "\0":

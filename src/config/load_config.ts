@@ -66,10 +66,16 @@ export function loadConfig(text: string, ctx: LoadContext): LoadedConfig {
   const doc = parseDocument(sub.text, { prettyErrors: false, uniqueKeys: true });
   const syntaxError = doc.errors[0];
   if (syntaxError !== undefined) {
+    const line = sub.text.slice(0, syntaxError.pos[0]).split("\n").length;
+    const text = sub.text.split("\n")[line - 1] ?? "";
+    const braceHint = /\{\s*[^}]*\{(date|export|table|run_id|partition)\}/.test(text)
+      ? " Inside `{ ... }` a template like `{export}` starts a nested mapping: quote the " +
+        'value, e.g. `path: "./out/{export}"`.'
+      : "";
     fail(
       `malformed YAML at ${where(syntaxError.pos[0])}: ${syntaxError.message}. Fix the YAML ` +
         "syntax there (indent with spaces, close every bracket and quote, quote values that " +
-        "contain ': ' or ' #').",
+        "contain ': ' or ' #')." + braceHint,
     );
   }
   collectSecrets(doc, secrets);

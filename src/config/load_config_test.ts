@@ -615,3 +615,10 @@ Deno.test("LoadConfig loads spec example D (time window and keyset)", () => {
   assertEquals(config.exports.map((e) => e.name), ["recent_logins", "documents"]);
   assertEquals(config.exports[1]?.chunk_by_key, "doc_id");
 });
+
+Deno.test("LoadConfig explains that a path template inside a flow mapping must be quoted", () => {
+  const text = "source: { type: postgres, url_env: U }\nexports:\n" +
+    "  - { name: a, table: t, format: csv, destination: { type: local, path: ./out/{export} } }\n";
+  const err = configErrorOf(() => loadConfig(text, fakeContext({ env: { U: "postgres://h/db" } })));
+  assertEquals(err.message.includes('quote the value, e.g. `path: "./out/{export}"`'), true);
+});

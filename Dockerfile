@@ -20,7 +20,7 @@ RUN case "${TARGETARCH:-amd64}" in \
       *) echo "unsupported TARGETARCH: $TARGETARCH" >&2; exit 1 ;; \
     esac \
  && deno compile --allow-net --allow-read --allow-write --allow-env --allow-sys --allow-run \
-      --target "$target" --output /out/rivet src/main.ts \
+      --include src/pipeline/encode_worker.ts --target "$target" --output /out/rivet src/main.ts \
  && mkdir -p /out/work
 
 FROM gcr.io/distroless/cc-debian12:nonroot

@@ -43,7 +43,9 @@ async function writeConfig(dir: string, yaml: string): Promise<string> {
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(dir)) if (e.isFile) out.push(e.name);
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name !== "manifest.json" && e.name !== "_SUCCESS") out.push(e.name);
+    }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
@@ -213,6 +215,14 @@ exports:
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(await listFiles(path.join(dir, "out/a")), []);
   assert.deepEqual(await listFiles(path.join(dir, "out/b")), []);
+  // A successful 0-row run publishes an empty manifest and _SUCCESS; a skipped run nothing.
+  const manifest = JSON.parse(await Deno.readTextFile(path.join(dir, "out/a/manifest.json")));
+  assert.deepEqual([manifest.status, manifest.row_count, manifest.parts], ["success", 0, []]);
+  assert.ok((await Deno.stat(path.join(dir, "out/a/_SUCCESS"))).isFile);
+  await assert.rejects(
+    () => Deno.stat(path.join(dir, "out/b/manifest.json")),
+    Deno.errors.NotFound,
+  );
   const agg = JSON.parse(res.stdout);
   assert.equal(agg.total_exports, 2);
   assert.deepEqual(agg.per_export.map((e: { status: string }) => e.status), ["success", "skipped"]);

@@ -1,11 +1,7 @@
 // End-to-end tests of S3Destination against a real S3 emulator (s3rver) started by scripts/start-s3.sh.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import {
-  CreateBucketCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { DestinationError } from "../src/errors.ts";
 import { S3Destination, type S3DestinationOptions } from "../src/destination/s3/s3_destination.ts";
 import { verifyDestinationPrefix } from "../src/destination/verify_prefix.ts";

@@ -16,7 +16,9 @@ async function dataFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && !e.name.startsWith(".")) out.push(path.join(dir, e.name));
+      if (
+        e.isFile && !e.name.startsWith(".") && e.name !== "manifest.json" && e.name !== "_SUCCESS"
+      ) out.push(path.join(dir, e.name));
     }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;

@@ -15,7 +15,9 @@ async function setup(yaml: string): Promise<{ dir: string; cfg: string }> {
 async function dataFiles(dir: string): Promise<string[]> {
   try {
     return (await Array.fromAsync(Deno.readDir(dir)))
-      .filter((e) => e.isFile && !e.name.startsWith("."))
+      .filter((e) =>
+        e.isFile && !e.name.startsWith(".") && e.name !== "manifest.json" && e.name !== "_SUCCESS"
+      )
       .map((e) => path.join(dir, e.name)).sort();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];

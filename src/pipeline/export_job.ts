@@ -27,6 +27,16 @@ import {
   ShapeTracker,
   shapeWarnings,
 } from "../quality/schema_drift.ts";
+import {
+  buildManifest,
+  MANIFEST_NAME,
+  serializeManifest,
+  SUCCESS_NAME,
+  successMarkerBody,
+  type Verification,
+} from "../manifest.ts";
+import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
+import { EMPTY_SCHEMA_FINGERPRINT, schemaFingerprint } from "../quality/schema_drift.ts";
 import { log } from "../observe/log.ts";
 import { startProgress } from "../observe/progress.ts";
 import { startRssSampler } from "../observe/resource.ts";
@@ -131,7 +141,7 @@ async function extractOnce(
     );
   }
 
-  const format = await deps.formatFor(plan.format, result.schema);
+  const format = await deps.formatFor(plan.format, result.schema, plan.maxFileSizeBytes);
   const sink = new PartSink(
     format,
     destination,
@@ -230,6 +240,52 @@ async function abortAll(extracted: Extracted): Promise<void> {
   for (const p of extracted.pending) await p.upload.abort().catch(() => {});
 }
 
+/** Writes `manifest.json` for this run's committed parts; returns whether it is durable. */
+async function writeManifest(
+  plan: ExportPlan,
+  destination: Destination,
+  status: string,
+  parts: readonly CommittedPart[],
+  schema: arrow.Schema | null,
+  startedAt: Date,
+  finishedAt: Date,
+): Promise<Uint8Array | null> {
+  try {
+    const bytes = serializeManifest(buildManifest({
+      runId: plan.runId,
+      exportName: plan.name,
+      startedAt,
+      finishedAt,
+      runStatus: status,
+      engine: plan.engine,
+      destination: { kind: destination.kind, uri: destination.uri },
+      format: plan.format.kind,
+      compression: plan.compression,
+      schemaFingerprint: schema ? await schemaFingerprint(schema) : EMPTY_SCHEMA_FINGERPRINT,
+      parts: parts.map((p) => ({
+        path: p.name,
+        rows: p.rows,
+        size_bytes: p.bytes,
+        content_fingerprint: p.contentFingerprint,
+        content_md5: p.contentMd5,
+      })),
+    }));
+    await destination.put(MANIFEST_NAME, bytes);
+    return bytes;
+  } catch (err) {
+    log.warn(`export '${plan.name}': cannot write ${MANIFEST_NAME}: ${describeError(err)}`);
+    return null;
+  }
+}
+
+/** Describes verification failures in one line each. */
+function verificationProblems(v: Verification): string {
+  return v.failures
+    .filter((f) => f.kind !== "untracked_object")
+    .map((f) => JSON.stringify(f))
+    .join("; ");
+}
+
 function isRetryable(err: unknown): boolean {
   return err instanceof RivetError && err.retryable;
 }
@@ -278,6 +334,8 @@ export async function runExportJob(
   let schemaChanges: SchemaDiff | null = null;
   let quality: QualityIssue[] | null = null;
   let destination: Destination | null = null;
+  let validated: boolean | null = null;
+  let destSchema: arrow.Schema | null = null;
   try {
     destination = await deps.openDestination(plan.destination);
     let extracted: Extracted | null = null;
@@ -311,6 +369,7 @@ export async function runExportJob(
       }
     }
     rows = extracted.rows;
+    destSchema = extracted.schema;
     if (extracted.skippedAtBoundary > 0) {
       log.info(
         `export '${plan.name}': ${extracted.skippedAtBoundary} row(s) at the stored cursor were ` +
@@ -374,7 +433,7 @@ export async function runExportJob(
         log.info(`export '${plan.name}': source returned 0 rows; no file written`);
       }
     } else {
-      // Commit order (contract): data files, file log, then the cursor.
+      // Commit order (contract): data files, file log, manifest, cursor, then _SUCCESS.
       const names = await freeNames(plan, extracted, destination, deps);
       parts = await commitParts(plan, extracted, names, async (part, index) => {
         journal.add({
@@ -396,6 +455,12 @@ export async function runExportJob(
             created_at: deps.now().toISOString(),
           }));
       });
+    }
+    // A skipped run leaves the prefix as the last run left it (no stale _SUCCESS, spec 11.2 #6).
+    const manifest = status === "skipped" || destination.streaming
+      ? null
+      : await writeManifest(plan, destination, "success", parts, destSchema, started, deps.now());
+    if (rows > 0) {
       if (plan.strategy.kind === "incremental" && extracted.cursor !== null) {
         const at = deps.now().toISOString();
         // Not quiet: a cursor that cannot be saved means the next run re-exports (at-least-once),
@@ -417,6 +482,29 @@ export async function runExportJob(
         );
       }
     }
+    if (manifest !== null) {
+      try {
+        await destination.put(
+          SUCCESS_NAME,
+          new TextEncoder().encode(await successMarkerBody(manifest)),
+        );
+      } catch (err) {
+        log.warn(`export '${plan.name}': cannot write ${SUCCESS_NAME}: ${describeError(err)}`);
+      }
+    }
+    if (plan.validate && !destination.streaming && status !== "skipped") {
+      const verification = await verifyDestinationPrefix(destination, plan.verify);
+      validated = verification.passed;
+      journal.add({ kind: "ValidationResult", passed: verification.passed });
+      if (!verification.passed) {
+        throw new RivetError(
+          `export '${plan.name}': validation of ${destination.uri} failed: ${
+            verificationProblems(verification)
+          }`,
+          { exitClass: "data_integrity" },
+        );
+      }
+    }
     if (extracted.shape && plan.shapeDriftFactor > 0) {
       const storedShape = new Map(
         Object.entries(await state.getShape(plan.name).catch(() => ({}))),
@@ -434,6 +522,12 @@ export async function runExportJob(
     }
   } catch (err) {
     status = "failed";
+    if (parts.length > 0 && destination && !destination.streaming) {
+      // Some parts are at the destination: say so in a failed manifest, and remove a marker
+      // that would now describe another manifest.
+      await writeManifest(plan, destination, "failed", parts, destSchema, started, deps.now());
+      await destination.delete(SUCCESS_NAME).catch(() => {});
+    }
     error = describeError(
       err instanceof RivetError
         ? err
@@ -466,7 +560,7 @@ export async function runExportJob(
       files_produced: parts.length,
       bytes_written: parts.reduce((a, p) => a + p.bytes, 0),
       retries,
-      validated: null,
+      validated,
       schema_changed: schemaChanged,
       run_id: plan.runId,
     }));
@@ -490,10 +584,8 @@ export async function runExportJob(
     format: plan.format.kind,
     compression: plan.compression,
     destinationKind: plan.destination.type,
-    destinationUri: plan.destination.type === "stdout"
-      ? "stdout"
-      : `file://${plan.destination.resolvedPath}`,
-    validated: null,
+    destinationUri: destination?.uri ?? plan.destination.type,
+    validated,
     schemaChanged,
     schemaChanges,
     quality: quality === null ? null : qualityPassed(quality),

@@ -110,10 +110,10 @@ async function runWithState(
   const plan = buildRunPlan(loaded, source, opts, startedAt, await readSnapshot(loaded, state));
   for (const w of plan.warnings) log.warn(w);
   if (opts.force && !opts.resume) log.warn("--force without --resume has no effect");
-  if (opts.validate || opts.reconcile) {
+  if (opts.reconcile) {
     log.warn(
-      "--validate/--reconcile are not available in this version yet: files are written and " +
-        "fingerprinted but not re-read or recounted at the source",
+      "--reconcile is not available in this version yet: the prefix is verified as with " +
+        "--validate, but rows are not recounted at the source",
     );
   }
 

@@ -1,5 +1,6 @@
 // Turns a loaded config, CLI options and the current time into a frozen run plan (planning layer, pure).
 import type { Codec, ExportConfig, LoadedConfig } from "../config/config_types.ts";
+import * as path from "node:path";
 import { ConfigError } from "../errors.ts";
 import { parseByteSize, parseColumnOverride } from "../config/column_types.ts";
 import { resolveTuning } from "../tuning/tuning.ts";
@@ -141,10 +142,10 @@ function planExport(
         `Use mode: full for this export or run it with a version that supports '${e.mode}'.`,
     );
   }
-  if (e.destination.type !== "local" && e.destination.type !== "stdout") {
+  if (e.destination.type === "azure") {
     throw new ConfigError(
-      `destination type '${e.destination.type}' is not available in this version of rivet yet; ` +
-        `use type: local or type: stdout.`,
+      "destination type 'azure' is not available in this version of rivet yet; use local, s3, " +
+        "gcs or stdout.",
     );
   }
   if (e.destination.type === "stdout" && e.max_file_size !== undefined) {
@@ -164,10 +165,15 @@ function planExport(
     : { kind: "parquet", codec, level, parquet: e.parquet ?? null };
   const template = e.destination.type === "stdout"
     ? ""
-    : e.destination.path ?? e.destination.prefix ?? ".";
+    : e.destination.type === "local"
+    ? e.destination.path ?? e.destination.prefix ?? "."
+    : e.destination.prefix ?? "";
   const destination: DestinationPlan = {
     ...e.destination,
     resolvedPath: expandPathTemplate(template, { exportName: e.name, runId, at: now }),
+    ...(e.destination.credentials_file
+      ? { credentialsFilePath: path.resolve(loaded.dir, e.destination.credentials_file) }
+      : {}),
   };
   const columnOverrides: Record<string, RivetType> = {};
   for (const [col, text] of Object.entries(e.columns ?? {})) {
@@ -205,6 +211,8 @@ function planExport(
     shapeDriftFactor: e.shape_drift_warn_factor ?? 2.0,
     validate: opts.validate || opts.reconcile,
     reconcile: opts.reconcile,
+    verify: e.verify ?? "size",
+    engine: dialect,
   };
 }
 

@@ -65,6 +65,8 @@ export type FormatPlan =
 export interface DestinationPlan extends DestinationConfig {
   /** The directory (local) or key prefix (object stores) after template expansion. */
   readonly resolvedPath: string;
+  /** `credentials_file` resolved against the config directory. */
+  readonly credentialsFilePath?: string;
 }
 
 export interface ExportPlan {
@@ -91,6 +93,9 @@ export interface ExportPlan {
   readonly shapeDriftFactor: number;
   readonly validate: boolean;
   readonly reconcile: boolean;
+  /** Required verification depth of the destination prefix (`verify:`). */
+  readonly verify: "size" | "content";
+  readonly engine: "postgres" | "mysql";
 }
 
 export interface RunOptions {

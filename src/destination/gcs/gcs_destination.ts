@@ -1,11 +1,6 @@
 // Google Cloud Storage destination: objects stream as resumable uploads to a hidden temp name and are copied to their final name on commit (execution layer).
 import { createHash } from "node:crypto";
-import {
-  type Bucket,
-  type File,
-  Storage,
-  type StorageOptions,
-} from "@google-cloud/storage";
+import { type Bucket, type File, Storage, type StorageOptions } from "@google-cloud/storage";
 import { PassThroughClient } from "google-auth-library";
 import { DestinationError } from "../../errors.ts";
 import type { Destination, ObjectUpload, StoredObject } from "../destination.ts";

@@ -1,7 +1,13 @@
 // Parquet output: streams Arrow record batches through parquet-wasm's writer into file bytes (execution layer).
+//
+// Encoding runs in a Web Worker (src/pipeline/encode_worker.ts) so the source's decoding and the
+// Parquet encoding use two cores: each batch crosses as Arrow IPC bytes whose buffer is
+// transferred, at most MAX_IN_FLIGHT batches are unacknowledged (backpressure), and file bytes
+// come back the same way. parquet-wasm is only loaded on the main thread for `countRows`.
 import * as arrow from "apache-arrow";
-import * as pq from "parquet-wasm";
+import type * as pq from "parquet-wasm";
 import { ConfigError, DataIntegrityError, RivetError } from "../../errors.ts";
+import type { FromWorker, ToWorker } from "../../pipeline/encode_worker.ts";
 import type { Format, FormatEncoder } from "../format.ts";
 import { DEFAULT_ROW_GROUP_ROWS } from "./row_group_rows.ts";
 
@@ -22,13 +28,21 @@ export interface ParquetFormatOptions {
   readonly rowGroupRows?: number;
 }
 
-const CODECS: Readonly<Record<ParquetCodec, pq.Compression>> = {
-  zstd: pq.Compression.ZSTD,
-  snappy: pq.Compression.SNAPPY,
-  gzip: pq.Compression.GZIP,
-  lz4: pq.Compression.LZ4_RAW, // raw LZ4 (the framed `LZ4` codec is deprecated by Parquet)
-  none: pq.Compression.UNCOMPRESSED,
+const CODECS: Readonly<Record<ParquetCodec, true>> = {
+  zstd: true,
+  snappy: true,
+  gzip: true,
+  lz4: true, // raw LZ4 (the framed `LZ4` codec is deprecated by Parquet)
+  none: true,
 };
+
+/** Batches handed to the worker but not yet inside its writer. */
+const MAX_IN_FLIGHT = 2;
+/**
+ * Arrow bytes one row group may hold: the writer keeps a whole open row group in memory, so
+ * wide rows get fewer rows per group (never more than the configured row group size).
+ */
+const ROW_GROUP_BYTES = 64 * 1024 * 1024;
 
 const MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
 
@@ -71,6 +85,7 @@ export class ParquetFormat implements Format {
     }
     let file: pq.ParquetFile | undefined;
     try {
+      const pq = await import("parquet-wasm");
       // Reads only the footer through Blob slices.
       file = await pq.ParquetFile.fromFile(new Blob([bytes as Uint8Array<ArrayBuffer>]));
       const meta = file.metadata();
@@ -83,57 +98,165 @@ export class ParquetFormat implements Format {
   }
 
   #stream(schema: arrow.Schema): TransformStream<arrow.RecordBatch, Uint8Array> {
-    const props = new pq.WriterPropertiesBuilder()
-      .setCompression(CODECS[this.codec])
-      .setCreatedBy("rivet")
-      .setMaxRowGroupSize(this.rowGroupRows)
-      .build();
+    const codec = this.codec;
+    const configuredRows = this.rowGroupRows;
+    let worker: Worker | null = null;
+    let out: ReadableStreamDefaultController<Uint8Array> | null = null;
+    let failure: Error | null = null;
+    let inFlight = 0;
+    let wake: (() => void) | null = null;
+    let finished: (() => void) | null = null;
+    const notify = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const stop = () => {
+      worker?.terminate();
+      worker = null;
+    };
+    const fail = (err: Error) => {
+      if (failure) return;
+      failure = err;
+      stop();
+      try {
+        out?.error(err);
+      } catch { /* already closed */ }
+      notify();
+      finished?.();
+    };
+    const send = (msg: ToWorker, transfer: Transferable[] = []) =>
+      worker!.postMessage(msg, transfer);
+    const open = (first: arrow.RecordBatch) => {
+      const rowGroupRows = rowGroupRowsOf(first, configuredRows);
+      const w = new Worker(new URL("../../pipeline/encode_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      worker = w;
+      w.onmessage = (e: MessageEvent<FromWorker>) => {
+        const msg = e.data;
+        if (msg.kind === "ack") {
+          inFlight--;
+          notify();
+        } else if (msg.kind === "bytes") out?.enqueue(msg.chunk);
+        else if (msg.kind === "done") {
+          stop();
+          out?.close();
+          finished?.();
+        } else fail(writerError(new Error(msg.message)));
+      };
+      w.onerror = (e) => {
+        e.preventDefault();
+        fail(writerError(new Error(e.message)));
+      };
+      send({ kind: "start", codec, rowGroupRows });
+    };
+    const post = async (batch: arrow.RecordBatch) => {
+      if (!worker) open(batch);
+      while (inFlight >= MAX_IN_FLIGHT && !failure) await new Promise<void>((r) => (wake = r));
+      if (failure) throw failure;
+      const ipc = arrow.tableToIPC(new arrow.Table([batch]), "stream");
+      inFlight++;
+      send({ kind: "batch", ipc }, [ipc.buffer as ArrayBuffer]);
+    };
+    // The first batch is held back: a file of one batch (small exports) is encoded right here,
+    // which avoids starting a worker; a second batch starts the worker with both.
+    let held: arrow.RecordBatch | null = null;
+    const encodeHere = async (batch: arrow.RecordBatch) => {
+      const pq = await import("parquet-wasm");
+      const rowGroupRows = rowGroupRowsOf(batch, configuredRows);
+      const props = new pq.WriterPropertiesBuilder()
+        .setCompression(COMPRESSION[codec](pq.Compression))
+        .setCreatedBy("rivet")
+        .setMaxRowGroupSize(rowGroupRows)
+        .build();
+      const table = pq.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table([batch]), "stream"));
+      try {
+        out?.enqueue(pq.writeParquet(table, props));
+        out?.close();
+      } catch (err) {
+        throw writerError(err);
+      }
+    };
     let wroteBatch = false;
-    // Arrow JS batch -> wasm batch, one at a time, so only the writer's open row group is buffered.
-    const toWasm = new TransformStream<arrow.RecordBatch, pq.RecordBatch>({
-      transform(batch, controller) {
-        if (batch.numRows === 0 && wroteBatch) return;
-        for (const w of toWasmBatches(conform(batch, schema))) controller.enqueue(w);
-        wroteBatch = true;
-      },
-      flush(controller) {
-        // The writer needs at least one batch to learn the schema; an empty file is still valid.
-        if (!wroteBatch) {
-          for (const w of toWasmBatches(emptyBatch(schema))) controller.enqueue(w);
-        }
-      },
-    });
-    // transformParquetStream resolves at once (it only wires the streams); bytes are pulled lazily.
-    const written = pq.transformParquetStream(toWasm.readable, props) as Promise<
-      ReadableStream<Uint8Array>
-    >;
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     const readable = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          reader ??= (await written).getReader();
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } catch (err) {
-          controller.error(
-            err instanceof RivetError ? err : new RivetError("Parquet writer failed", {
-              exitClass: "internal",
-              cause: err,
-            }),
-          );
-        }
+      start(controller) {
+        out = controller;
       },
-      async cancel(reason) {
-        reader ??= (await written).getReader();
-        await reader.cancel(reason);
+      cancel() {
+        fail(new RivetError("Parquet output cancelled", { exitClass: "internal" }));
       },
     }, { highWaterMark: 0 });
-    return { writable: toWasm.writable, readable } as TransformStream<
-      arrow.RecordBatch,
-      Uint8Array
-    >;
+    const writable = new WritableStream<arrow.RecordBatch>({
+      async write(batch) {
+        if (batch.numRows === 0 && wroteBatch) return;
+        const b = conform(batch, schema);
+        wroteBatch = true;
+        if (!worker && held === null) {
+          held = b;
+          return;
+        }
+        if (held !== null) {
+          const first = held;
+          held = null;
+          await post(first);
+        }
+        await post(b);
+      },
+      async close() {
+        // The writer needs at least one batch to learn the schema; an empty file is still valid.
+        if (!worker) {
+          const only = held ?? emptyBatch(schema);
+          held = null;
+          await encodeHere(only);
+          return;
+        }
+        if (failure) throw failure;
+        const done = new Promise<void>((r) => (finished = r));
+        send({ kind: "end" });
+        await done;
+        if (failure) throw failure;
+      },
+      abort(reason) {
+        fail(reason instanceof Error ? reason : new Error(String(reason)));
+      },
+    }, { highWaterMark: 1 });
+    return { writable, readable } as TransformStream<arrow.RecordBatch, Uint8Array>;
   }
+}
+
+/** Maps a codec name onto parquet-wasm's enum (loaded lazily). */
+const COMPRESSION: Readonly<
+  Record<ParquetCodec, (c: typeof pq.Compression) => pq.Compression>
+> = {
+  zstd: (c) => c.ZSTD,
+  snappy: (c) => c.SNAPPY,
+  gzip: (c) => c.GZIP,
+  lz4: (c) => c.LZ4_RAW,
+  none: (c) => c.UNCOMPRESSED,
+};
+
+/** The configured row group size, capped at ROW_GROUP_BYTES of rows as wide as `first`'s. */
+function rowGroupRowsOf(first: arrow.RecordBatch, configured: number): number {
+  const perRow = first.numRows > 0 ? Math.max(1, batchBytes(first) / first.numRows) : 1;
+  return Math.min(configured, Math.max(1000, Math.floor(ROW_GROUP_BYTES / perRow)));
+}
+
+function writerError(cause: unknown): RivetError {
+  return cause instanceof RivetError
+    ? cause
+    : new RivetError("Parquet writer failed", { exitClass: "internal", cause });
+}
+
+/** Bytes of the values of a batch's columns (not their capacity). */
+function batchBytes(batch: arrow.RecordBatch): number {
+  let n = 0;
+  const add = (d: arrow.Data): void => {
+    for (const b of [d.values, d.valueOffsets, d.nullBitmap]) if (b) n += b.byteLength;
+    for (const c of d.children) add(c);
+  };
+  for (const c of batch.data.children) add(c);
+  return n;
 }
 
 /** The batch with the encoder's schema (so field metadata is the same in every batch). */
@@ -151,16 +274,6 @@ function conform(batch: arrow.RecordBatch, schema: arrow.Schema): arrow.RecordBa
     );
   }
   return new arrow.RecordBatch(schema, batch.data);
-}
-
-/** Hands one Arrow JS batch to wasm memory through an IPC stream (the only import path in 0.8). */
-function toWasmBatches(batch: arrow.RecordBatch): pq.RecordBatch[] {
-  const table = pq.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table([batch]), "stream"));
-  try {
-    return table.recordBatches();
-  } finally {
-    table.free();
-  }
 }
 
 function emptyBatch(schema: arrow.Schema): arrow.RecordBatch {

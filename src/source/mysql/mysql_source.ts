@@ -17,8 +17,8 @@ import { mysqlSourceError } from "./mysql_errors.ts";
 import {
   type CellConverter,
   isVariableWidth,
-  mysqlCellConverter,
   mysqlColumnMapping,
+  mysqlFastCellConverter,
   type MysqlFieldMeta,
   unsupportedColumnsMessage,
 } from "./mysql_types.ts";
@@ -322,7 +322,7 @@ export class MysqlSource implements Source {
         unsupported = unsupportedColumnsMessage(mappings);
         specs = mappings.map((m) => m.spec);
         if (!unsupported) {
-          converters = list.map((f, i) => mysqlCellConverter(f, specs[i]!.type));
+          converters = list.map((f, i) => mysqlFastCellConverter(f, specs[i]!.type));
           sized = specs.map((s) => isVariableWidth(s.type));
           builder = new BatchBuilder(specs);
         }

@@ -292,6 +292,92 @@ function smallIntSlow(b: Uint8Array, min: number, max: number, what: string): nu
   return Number(v);
 }
 
+/** An integer of at most 15 digits as a number (exact), or undefined when it is not one. */
+function shortInt(b: Uint8Array): number | undefined {
+  let i = b[0] === 0x2d ? 1 : 0;
+  const n = b.length;
+  if (i >= n || n - i > 15) return undefined;
+  let v = 0;
+  for (; i < n; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    v = v * 10 + d;
+  }
+  return b[0] === 0x2d ? -v : v;
+}
+
+const POW10: readonly number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
+/**
+ * `[-]digits[.digits]` as the unscaled number at `scale` when it has at most 15 digits, its
+ * fraction fits `scale` and it fits `precision`; undefined sends it to the exact slow path.
+ */
+function shortDecimal(b: Uint8Array, precision: number, scale: number): number | undefined {
+  const n = b.length;
+  let i = b[0] === 0x2d ? 1 : 0;
+  if (i >= n || n - i > 16) return undefined;
+  let v = 0;
+  let frac = -1;
+  let digits = 0;
+  for (; i < n; i++) {
+    const c = b[i]!;
+    if (c === 0x2e && frac < 0) {
+      frac = 0;
+      continue;
+    }
+    const d = c - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    v = v * 10 + d;
+    digits++;
+    if (frac >= 0) frac++;
+  }
+  if (digits === 0 || digits > 15 || frac > scale || frac === 0 || scale > 15) return undefined;
+  v *= POW10[scale - Math.max(frac, 0)]!;
+  if (v > Number.MAX_SAFE_INTEGER || v >= 10 ** precision) return undefined;
+  return b[0] === 0x2d ? -v : v;
+}
+
+/** Digits at `b[p, p + k)` as a number, or -1 when one is not a digit. */
+function digitsAt(b: Uint8Array, p: number, k: number): number {
+  let v = 0;
+  for (let i = p; i < p + k; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS[.f{1,6}]` of a valid day in 1970..2200 as microseconds (a safe integer),
+ * or undefined for anything else (which takes the exact slow path).
+ */
+function shortTimestamp(b: Uint8Array): number | undefined {
+  const n = b.length;
+  if (n < 19 || n === 20 || n > 26 || b[4] !== 0x2d || b[7] !== 0x2d || b[10] !== 0x20) {
+    return undefined;
+  }
+  if (b[13] !== 0x3a || b[16] !== 0x3a || (n > 19 && b[19] !== 0x2e)) return undefined;
+  const y = digitsAt(b, 0, 4);
+  const m = digitsAt(b, 5, 2);
+  const d = digitsAt(b, 8, 2);
+  const hh = digitsAt(b, 11, 2);
+  const mi = digitsAt(b, 14, 2);
+  const ss = digitsAt(b, 17, 2);
+  if (y < 1970 || y > 2200 || m < 1 || m > 12 || d < 1 || hh < 0 || hh > 23 || mi < 0) {
+    return undefined;
+  }
+  if (mi > 59 || ss < 0 || ss > 59) return undefined;
+  if (d > (m === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[m - 1]!)) return undefined;
+  let us = 0;
+  if (n > 20) {
+    const f = digitsAt(b, 20, n - 20);
+    if (f < 0) return undefined;
+    us = f * POW10[26 - n]!;
+  }
+  return (daysFromCivil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss) * 1_000_000 + us;
+}
+
 function bigInt(b: Uint8Array, min: bigint, max: bigint, what: string): bigint {
   const text = ascii(b);
   if (!INT_RE.test(text)) throw new ValueError(`not an integer: '${text}' (for ${what})`);
@@ -347,6 +433,10 @@ function date(b: Uint8Array): number | null {
   );
 }
 
+function fastTimestamp(b: Uint8Array): bigint | number | null {
+  return shortTimestamp(b) ?? timestamp(b);
+}
+
 function timestamp(b: Uint8Array): bigint | null {
   let text = ascii(b);
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) throw new ValueError(`not a timestamp: '${text}'`);
@@ -376,6 +466,19 @@ function utf8Cell(b: Uint8Array): Uint8Array | string {
  * (the column's final type, after overrides).
  */
 export function mysqlCellConverter(f: MysqlFieldMeta, target: RivetType): CellConverter {
+  return converter(f, target, false);
+}
+
+/**
+ * Like `mysqlCellConverter`, but int64/uint64/decimal/timestamp cells that fit a safe integer
+ * come back as a number (unscaled for decimals, µs for timestamps), which BatchBuilder stores
+ * without a BigInt. Same values, same errors.
+ */
+export function mysqlFastCellConverter(f: MysqlFieldMeta, target: RivetType): CellConverter {
+  return converter(f, target, true);
+}
+
+function converter(f: MysqlFieldMeta, target: RivetType, fast: boolean): CellConverter {
   const bits = f.columnType === T.BIT;
   const what = `${target.kind} column '${f.name}'`;
   switch (target.kind) {
@@ -395,17 +498,24 @@ export function mysqlCellConverter(f: MysqlFieldMeta, target: RivetType): CellCo
       return (b) => smallInt(b, -(2 ** 31), 2 ** 31 - 1, what);
     case "int64":
       if (bits) return (b) => bitsInRange(b, I64_MIN, I64_MAX, what);
-      return (b) => bigInt(b, I64_MIN, I64_MAX, what);
+      if (!fast) return (b) => bigInt(b, I64_MIN, I64_MAX, what);
+      return (b) => shortInt(b) ?? bigInt(b, I64_MIN, I64_MAX, what);
     case "uint64":
       if (bits) return (b) => bitsInRange(b, 0n, U64_MAX, what);
-      return (b) => bigInt(b, 0n, U64_MAX, what);
+      if (!fast) return (b) => bigInt(b, 0n, U64_MAX, what);
+      return (b) => {
+        const v = shortInt(b);
+        return v !== undefined && v >= 0 ? v : bigInt(b, 0n, U64_MAX, what);
+      };
     case "float32":
       return (b) => Math.fround(float(b));
     case "float64":
       return float;
     case "decimal": {
       const { precision, scale } = target;
-      return (b) => parseDecimalText(ascii(b), precision, scale);
+      if (!fast) return (b) => parseDecimalText(ascii(b), precision, scale);
+      return (b) =>
+        shortDecimal(b, precision, scale) ?? parseDecimalText(ascii(b), precision, scale);
     }
     case "date":
       return date;
@@ -413,7 +523,7 @@ export function mysqlCellConverter(f: MysqlFieldMeta, target: RivetType): CellCo
       return (b) => parseTimeText(ascii(b));
     case "timestamp":
     case "timestamp_tz":
-      return timestamp;
+      return fast ? fastTimestamp : timestamp;
     case "binary":
       if (f.columnType === T.GEOMETRY) return (b) => b.subarray(4); // drop the SRID prefix
       return (b) => b;

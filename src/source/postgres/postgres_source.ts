@@ -8,6 +8,8 @@ import { type ColumnSpec, rivetTypeLabel } from "../rivet_types.ts";
 import type { QueryResult, ReadRequest, Source, SourceConnection } from "../source.ts";
 import { type PgErrorContext, toSourceError } from "./postgres_errors.ts";
 import { pgArrayDims } from "./postgres_array.ts";
+import { CellError, type CellReader, cellReader, resultFormats } from "./postgres_binary.ts";
+import { extendedQuery, runExtended, type WireSocket } from "./postgres_wire.ts";
 import {
   detectMoneyFormat,
   involvesMoney,
@@ -45,6 +47,8 @@ interface PgQueryConfig {
 }
 
 interface PgClient {
+  /** pg's connection; its `stream` is the (TLS) socket the FETCH loop borrows. */
+  readonly connection?: { readonly stream?: WireSocket };
   connect(): Promise<void>;
   query(config: PgQueryConfig): Promise<PgResult | PgResult[]>;
   end(): Promise<void>;
@@ -70,6 +74,8 @@ const SESSION_SETTINGS = [
 
 const CURSOR = "_rivet";
 const PROBE_ROWS = 500;
+/** Arrow bytes one batch (= one FETCH) aims at, so wide rows do not blow memory. */
+const BATCH_BYTES = 8 * 1024 * 1024;
 
 /** Where a URL points, for messages (no credentials). */
 export interface PgTarget {
@@ -186,6 +192,8 @@ interface Cursor {
   readonly plans: readonly PgColumnPlan[];
   readonly builder: BatchBuilder;
   readonly ctx: PgErrorContext;
+  /** Rows per FETCH allowed by the work_mem rule (spec 4.3), fixed after the probe. */
+  workMemRows: number;
   fetchSize: number;
   rowsRead: number;
   state: "open" | "done" | "failed";
@@ -310,6 +318,7 @@ export class PostgresSource implements Source {
         plans,
         builder: new BatchBuilder(plans.map((p) => p.spec)),
         ctx,
+        workMemRows: req.batchSize,
         fetchSize: probe,
         rowsRead: 0,
         state: first.rows.length < probe ? "done" : "open",
@@ -326,7 +335,8 @@ export class PostgresSource implements Source {
     let firstBatch: arrow.RecordBatch | undefined;
     try {
       firstBatch = this.#decode(cursor, first.rows);
-      cursor.fetchSize = nextFetchSize(req, firstBatch, workMem);
+      cursor.workMemRows = nextFetchSize(req, firstBatch, workMem);
+      cursor.fetchSize = fetchSizeFor(cursor.workMemRows, firstBatch);
       if (cursor.state === "done") await this.#commit();
     } catch (err) {
       cursor.state = "failed";
@@ -368,10 +378,21 @@ export class PostgresSource implements Source {
           if (req.throttleMs > 0) await sleep(req.throttleMs);
           if (cursor.state !== "open") return;
           const n = cursor.fetchSize;
-          const res = await this.#exec(`FETCH ${n} FROM ${CURSOR}`);
-          if (cursor.state !== "open") return;
-          const batch = this.#decode(cursor, res.rows);
-          if (res.rows.length < n) {
+          let got: number;
+          let batch: arrow.RecordBatch | undefined;
+          const socket = this.#client.connection?.stream;
+          if (socket) {
+            got = await this.#fetchWire(cursor, socket, `FETCH ${n} FROM ${CURSOR}`);
+            if (cursor.state !== "open") return;
+            batch = got > 0 ? cursor.builder.finish() : undefined;
+          } else {
+            const res = await this.#exec(`FETCH ${n} FROM ${CURSOR}`);
+            if (cursor.state !== "open") return;
+            got = res.rows.length;
+            batch = this.#decode(cursor, res.rows);
+          }
+          if (batch) cursor.fetchSize = fetchSizeFor(cursor.workMemRows, batch);
+          if (got < n) {
             cursor.state = "done";
             await this.#commit();
             this.#busy = false;
@@ -402,6 +423,52 @@ export class PostgresSource implements Source {
 
     const columns: readonly ColumnSpec[] = cursor.plans.map((p) => p.spec);
     return { columns, schema: cursor.builder.schema, batches };
+  }
+
+  /**
+   * Runs one FETCH on pg's socket with binary results where that maps 1:1, decoding each
+   * DataRow straight into the cursor's builder. Returns the number of rows.
+   */
+  async #fetchWire(cursor: Cursor, socket: WireSocket, sql: string): Promise<number> {
+    if (this.#broken) throw this.#broken;
+    const { plans, builder, req } = cursor;
+    const cols = builder.columns;
+    const ncol = plans.length;
+    const readers: CellReader[] = plans.map((p, c) => cellReader(p, cols[c]!));
+    const sized = plans.map((p) => p.wire.kind !== "binary" || p.hexText);
+    const max = req.maxValueBytes;
+    const onRow = (b: Uint8Array, pos: number, end: number) => {
+      cursor.rowsRead++;
+      if (((b[pos]! << 8) | b[pos + 1]!) !== ncol) {
+        throw new SourceError(`PostgreSQL sent a row with an unexpected number of columns`);
+      }
+      let p = pos + 2;
+      for (let c = 0; c < ncol; c++) {
+        const len = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+        p += 4;
+        if (len < 0) {
+          cols[c]!.appendNull();
+          continue;
+        }
+        if (p + len > end) throw new SourceError("PostgreSQL sent a truncated row");
+        if (max > 0 && len > max && sized[c]) {
+          throw tooLarge(plans[c]!.spec.name, len, max, cursor.rowsRead);
+        }
+        try {
+          readers[c]!(b, p, len);
+        } catch (err) {
+          throw cellError(plans[c]!, err, cursor.rowsRead);
+        }
+        p += len;
+      }
+      builder.endRow();
+    };
+    this.#inFlight++;
+    try {
+      return await runExtended(socket, extendedQuery(sql, resultFormats(plans)), onRow);
+    } finally {
+      this.#inFlight--;
+    }
   }
 
   /** Appends rows to the cursor's builder and returns the batch (undefined for no rows). */
@@ -647,6 +714,36 @@ function tooLarge(column: string, bytes: number, max: number, row: number): Sour
         "raise tuning.max_value_mb, or leave the column out / shorten it in the query (e.g. left(col, 100000))",
     },
   );
+}
+
+/** A value that could not be stored, with the column and row (same words as the text path). */
+function cellError(plan: PgColumnPlan, err: unknown, row: number): SourceError {
+  if (err instanceof SourceError) return err;
+  const text = err instanceof CellError ? err.text : "?";
+  return new SourceError(
+    `column '${plan.spec.name}' (${plan.spec.nativeType}), row ${row} of this export: cannot store value '${
+      truncateValue(text)
+    }' as ${rivetTypeLabel(plan.spec.type)}: ${(err as Error).message}`,
+    { cause: err, hint: "cast the column in the query or set a columns: override for it" },
+  );
+}
+
+/** Rows of the next FETCH: the work_mem cap, and about BATCH_BYTES of Arrow data per batch. */
+function fetchSizeFor(workMemRows: number, last: arrow.RecordBatch | undefined): number {
+  if (!last || last.numRows === 0) return workMemRows;
+  const perRow = Math.max(1, arrowBytes(last) / last.numRows);
+  return Math.max(1, Math.min(workMemRows, Math.floor(BATCH_BYTES / perRow)));
+}
+
+/** Bytes of the values (not the capacity) of a batch's columns. */
+function arrowBytes(batch: arrow.RecordBatch): number {
+  let n = 0;
+  const add = (d: arrow.Data): void => {
+    for (const b of [d.values, d.valueOffsets, d.nullBitmap]) if (b) n += b.byteLength;
+    for (const c of d.children) add(c);
+  };
+  for (const c of batch.data.children) add(c);
+  return n;
 }
 
 /** Fetch size after the probe: batchSize, capped once by work_mem (spec 4.3). */

@@ -76,11 +76,41 @@ export interface PgMappingEnv {
 /** Text → cell value in BatchBuilder's conventions. Throws ValueError. */
 export type Decoder = (text: string) => unknown;
 
+/**
+ * How the FETCH loop reads a column off the wire: `binary` (result format 1) for the base
+ * types whose binary form maps straight onto the Arrow value, `raw_text` when the server's text
+ * bytes are the Utf8 value as is, `text` when the text goes through `decode`.
+ */
+export type PgWire =
+  | { readonly kind: "binary"; readonly base: PgBinaryBase }
+  | { readonly kind: "raw_text" }
+  | { readonly kind: "text" };
+
+/** Base types read in binary result format by the FETCH loop (automatic mapping only). */
+export const PG_BINARY_BASES = [
+  "bool",
+  "int2",
+  "int4",
+  "int8",
+  "oid",
+  "float4",
+  "float8",
+  "date",
+  "time",
+  "timestamp",
+  "timestamptz",
+  "numeric",
+  "bytea",
+] as const;
+export type PgBinaryBase = (typeof PG_BINARY_BASES)[number];
+const BINARY_BASES: ReadonlySet<string> = new Set(PG_BINARY_BASES);
+
 export interface PgColumnPlan {
   readonly spec: ColumnSpec;
   readonly decode: Decoder;
   /** True when the raw text is bytea hex (two characters per byte, `\x` prefix). */
   readonly hexText: boolean;
+  readonly wire: PgWire;
 }
 
 /** A type with domains resolved: either a scalar base type or an array of one. */
@@ -305,7 +335,25 @@ export function planPgColumn(
     spec: { name: input.name, type: m.type, nativeType: input.nativeType, fidelity: m.fidelity },
     decode: m.decode,
     hexText: r.kind === "scalar" && r.name === "bytea",
+    wire: wireOf(r, m, input.override !== undefined),
   };
+}
+
+function wireOf(r: Resolved, m: Mapping, overridden: boolean): PgWire {
+  if (!overridden && r.kind === "scalar" && BINARY_BASES.has(r.name)) {
+    const k = m.type.kind;
+    // numeric without a usable typmod stays exact text; everything else maps 1:1.
+    if (r.name !== "numeric" || k === "decimal") {
+      return { kind: "binary", base: r.name as PgBinaryBase };
+    }
+  }
+  if (m.type.kind === "string") {
+    // uuid_out always renders lowercase, so lowerCase is the identity on server text.
+    if (m.decode === identity || (!overridden && m.decode === lowerCase)) {
+      return { kind: "raw_text" };
+    }
+  }
+  return { kind: "text" };
 }
 
 /** True when the column's PG type (through domains) is an array. */

@@ -1,5 +1,6 @@
 // `rivet run`: parses its flags and hands them to the run coordinator (coordinator).
 import type { Command } from "commander";
+import { interruptSignal } from "./interrupt.ts";
 
 /** Collects repeatable `-p KEY=VALUE` flags; items without `=` are dropped, last key wins. */
 export function parseParams(items: readonly string[]): Record<string, string> {
@@ -50,6 +51,7 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
           ...(o.summaryOutput === undefined ? {} : { summaryOutput: o.summaryOutput as string }),
           json: o.json === true,
           ...(o.state === undefined ? {} : { statePath: o.state as string }),
+          signal: interruptSignal(),
         });
       })());
     });

@@ -44,6 +44,7 @@ import type { CommittedPart, ExportOutcome } from "./outcome.ts";
 import { PartSink, type PendingPart } from "./part_sink.ts";
 import { CursorTracker } from "./cursor_tracker.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
+import { crashPoint } from "./crash_hook.ts";
 import * as factories from "./factories.ts";
 
 export interface ExportJobDeps {
@@ -67,7 +68,7 @@ export const defaultDeps: ExportJobDeps = {
 };
 
 /** What one read of the query produced, before anything is published. */
-interface Extracted {
+export interface Extracted {
   readonly pending: PendingPart[];
   readonly rows: number;
   readonly extension: string;
@@ -78,6 +79,8 @@ interface Extracted {
   readonly quality: QualityIssue[] | null;
   readonly shape: ReadonlyMap<string, number> | null;
 }
+
+export { hexRowHashes };
 
 let rowHasher: Promise<RowHasher> | null = null;
 function sharedRowHasher(): Promise<RowHasher> {
@@ -90,15 +93,43 @@ async function hexRowHashes(batch: arrow.RecordBatch): Promise<string[]> {
   return Array.from(hashes, (h) => BigInt.asUintN(64, h).toString(16).padStart(16, "0"));
 }
 
-/** Reads the query once into uncommitted parts. Parts are aborted if anything fails. */
-async function extractOnce(
+/** What one read runs: the SQL, helper columns to drop, and which stages apply. */
+export interface UnitSpec {
+  readonly query: string;
+  /** Helper columns of the query (e.g. `_rivet_chunk_rn`) removed before writing. */
+  readonly dropColumns: readonly string[];
+  readonly trackCursor: boolean;
+  readonly qualityGate: boolean;
+  /** Called with the running row count (progress). */
+  readonly onRows?: (rows: number) => void;
+}
+
+/** The unit of a single (full / incremental / time-window) export. */
+export function singleUnit(plan: ExportPlan): UnitSpec {
+  return { query: plan.query, dropColumns: [], trackCursor: true, qualityGate: true };
+}
+
+function dropColumnsStream(
+  names: readonly string[],
+): TransformStream<arrow.RecordBatch, arrow.RecordBatch> {
+  return new TransformStream({
+    transform(batch, controller) {
+      const keep = batch.schema.fields.map((f) => f.name).filter((n) => !names.includes(n));
+      controller.enqueue(batch.select(keep));
+    },
+  });
+}
+
+/** Reads one query into uncommitted parts. Parts are aborted if anything fails. */
+export async function extractOnce(
   plan: ExportPlan,
+  unit: UnitSpec,
   source: Source,
   destination: Destination,
   deps: ExportJobDeps,
 ): Promise<Extracted> {
   const result = await source.query({
-    query: plan.query,
+    query: unit.query,
     batchSize: plan.tuning.batchSize,
     statementTimeoutS: plan.tuning.statementTimeoutS,
     lockTimeoutS: plan.tuning.lockTimeoutS,
@@ -109,8 +140,9 @@ async function extractOnce(
 
   // Source -> [cursor] -> [quality] -> [shape] -> [meta columns] -> encoder -> destination.
   let stream = result.batches;
+  if (unit.dropColumns.length > 0) stream = stream.pipeThrough(dropColumnsStream(unit.dropColumns));
   let tracker: CursorTracker | null = null;
-  if (plan.strategy.kind === "incremental") {
+  if (unit.trackCursor && plan.strategy.kind === "incremental") {
     tracker = new CursorTracker(
       plan.strategy.trackedColumn,
       plan.strategy.helperColumns,
@@ -119,7 +151,7 @@ async function extractOnce(
     );
     stream = stream.pipeThrough(tracker.stream);
   }
-  const gate = plan.quality ? await QualityGate.create(plan.quality) : null;
+  const gate = plan.quality && unit.qualityGate ? await QualityGate.create(plan.quality) : null;
   if (gate) stream = stream.pipeThrough(gate.stream());
   const shape = plan.shapeDriftFactor > 0 ? new ShapeTracker() : null;
   if (shape) stream = stream.pipeThrough(shape.stream());
@@ -148,14 +180,16 @@ async function extractOnce(
     (i) => `${plan.runId}_${i}.${format.extension}`,
     plan.maxFileSizeBytes,
   );
-  const progress = startProgress(plan.name, deps.progress);
+  const progress = unit.onRows ? null : startProgress(plan.name, deps.progress);
   const reader = stream.getReader();
   try {
     for (;;) {
+      if (deps.signal?.aborted) throw interrupted(plan.name);
       const { done, value } = await reader.read();
       if (done) break;
       await sink.write(value);
-      progress.rows(sink.rows);
+      if (unit.onRows) unit.onRows(sink.rows);
+      else progress!.rows(sink.rows);
     }
     await sink.finish();
     return {
@@ -173,8 +207,19 @@ async function extractOnce(
     await sink.abort();
     throw err;
   } finally {
-    progress.done();
+    progress?.done();
   }
+}
+
+/** The error of a run stopped by Ctrl-C / SIGTERM. */
+export function interrupted(name: string): RivetError {
+  return new RivetError(
+    `export '${name}' was interrupted; nothing of the unfinished part was published`,
+    {
+      exitClass: "internal",
+      hint: "run it again (chunked exports with chunk_checkpoint continue with --resume)",
+    },
+  );
 }
 
 /**
@@ -201,7 +246,7 @@ async function freeNames(
 }
 
 /** Makes every pending part visible under its final name, in order, recording each one. */
-async function commitParts(
+export async function commitParts(
   plan: ExportPlan,
   extracted: Extracted,
   names: readonly string[],
@@ -236,12 +281,12 @@ async function commitParts(
   return committed;
 }
 
-async function abortAll(extracted: Extracted): Promise<void> {
+export async function abortAll(extracted: Extracted): Promise<void> {
   for (const p of extracted.pending) await p.upload.abort().catch(() => {});
 }
 
-/** Writes `manifest.json` for this run's committed parts; returns whether it is durable. */
-async function writeManifest(
+/** Writes `manifest.json` for this run's committed parts; returns its bytes once durable. */
+export async function writeManifest(
   plan: ExportPlan,
   destination: Destination,
   status: string,
@@ -279,19 +324,19 @@ async function writeManifest(
 }
 
 /** Describes verification failures in one line each. */
-function verificationProblems(v: Verification): string {
+export function verificationProblems(v: Verification): string {
   return v.failures
     .filter((f) => f.kind !== "untracked_object")
     .map((f) => JSON.stringify(f))
     .join("; ");
 }
 
-function isRetryable(err: unknown): boolean {
+export function isRetryable(err: unknown): boolean {
   return err instanceof RivetError && err.retryable;
 }
 
 /** Best-effort state write: a failure is a warning, never a failed export (spec 4.2). */
-async function quietly(what: string, fn: () => Promise<unknown>): Promise<void> {
+export async function quietly(what: string, fn: () => Promise<unknown>): Promise<void> {
   try {
     await fn();
   } catch (err) {
@@ -343,7 +388,7 @@ export async function runExportJob(
       let src: Source | null = null;
       try {
         src = await deps.openSource(source);
-        extracted = await extractOnce(plan, src, destination, deps);
+        extracted = await extractOnce(plan, singleUnit(plan), src, destination, deps);
         break;
       } catch (err) {
         if (!isRetryable(err) || attempt >= plan.tuning.maxRetries || deps.signal?.aborted) {
@@ -368,6 +413,7 @@ export async function runExportJob(
         await src?.close().catch(() => {});
       }
     }
+    crashPoint("after_source_read");
     rows = extracted.rows;
     destSchema = extracted.schema;
     if (extracted.skippedAtBoundary > 0) {
@@ -436,6 +482,7 @@ export async function runExportJob(
       // Commit order (contract): data files, file log, manifest, cursor, then _SUCCESS.
       const names = await freeNames(plan, extracted, destination, deps);
       parts = await commitParts(plan, extracted, names, async (part, index) => {
+        crashPoint("after_file_write");
         journal.add({
           kind: "FileWritten",
           file_name: part.name,
@@ -454,6 +501,7 @@ export async function runExportJob(
             compression: plan.compression,
             created_at: deps.now().toISOString(),
           }));
+        crashPoint("after_manifest_update");
       });
     }
     // A skipped run leaves the prefix as the last run left it (no stale _SUCCESS, spec 11.2 #6).
@@ -471,6 +519,7 @@ export async function runExportJob(
           at,
           extracted.cursor.boundaryHashes,
         );
+        crashPoint("after_cursor_commit");
         await quietly(
           "cannot record the committed progression",
           () =>

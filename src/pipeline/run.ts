@@ -7,7 +7,21 @@ import type { RunOptions } from "../plan/plan_types.ts";
 import { log } from "../observe/log.ts";
 import { printHuman, printStdout, stderrIsTerminal } from "../observe/terminal.ts";
 import { aggregateBlock, compactLine, runAggregate, summaryBlock } from "../observe/summary.ts";
-import { defaultDeps, runExportJob } from "./export_job.ts";
+import { defaultDeps, type ExportJobDeps, runExportJob } from "./export_job.ts";
+import { runChunkedJob } from "./chunked_job.ts";
+import type { ExportPlan } from "../plan/plan_types.ts";
+
+/** Runs one export with the runner its strategy needs. */
+function runJob(
+  e: ExportPlan,
+  source: ReturnType<typeof resolveSource>,
+  state: StateStore,
+  deps: ExportJobDeps,
+): Promise<ExportOutcome> {
+  return e.strategy.kind === "chunked"
+    ? runChunkedJob(e, source, state, deps)
+    : runExportJob(e, source, state, deps);
+}
 import type { ExportOutcome } from "./outcome.ts";
 import { loadConfigFile, resolveSource } from "./config_io.ts";
 import { openStateStore } from "../state/open_state_store.ts";
@@ -26,6 +40,8 @@ export interface RunCommandOptions extends RunOptions {
   readonly json: boolean;
   /** `--state PATH`: the SQLite state file instead of `.rivet_state.db` beside the config. */
   readonly statePath?: string;
+  /** Aborted on Ctrl-C / SIGTERM: in-flight parts are abandoned, nothing is marked complete. */
+  readonly signal?: AbortSignal;
 }
 
 /** Reads the stored cursors of the incremental exports, before planning (planning is pure). */
@@ -125,7 +141,11 @@ async function runWithState(
     );
   }
   const interactive = stderrIsTerminal();
-  const deps = { ...defaultDeps, progress: { enabled: true, interactive } };
+  const deps: ExportJobDeps = {
+    ...defaultDeps,
+    progress: { enabled: true, interactive },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
   const single = plan.exports.length + plan.rejected.length === 1;
 
   const configDir = path.dirname(path.resolve(loaded.path));
@@ -184,14 +204,15 @@ async function runWithState(
   }
   if (parallel) {
     const results = await Promise.all(plan.exports.map(async (e) => {
-      const o = await runExportJob(e, plan.source, state, deps);
+      const o = await runJob(e, plan.source, state, deps);
       await report(o);
       return o;
     }));
     outcomes.push(...results);
   } else {
     for (const e of plan.exports) {
-      const o = await runExportJob(e, plan.source, state, deps);
+      if (opts.signal?.aborted) break;
+      const o = await runJob(e, plan.source, state, deps);
       await report(o);
       outcomes.push(o);
     }

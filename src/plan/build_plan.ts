@@ -22,6 +22,8 @@ import type {
 /** What planning needs from the state store, read by the coordinator beforehand. */
 export interface StateSnapshot {
   readonly cursors: Readonly<Record<string, CursorSnapshot | undefined>>;
+  readonly sourceTuning?: import("../config/config_types.ts").TuningConfig | undefined;
+  readonly environment?: import("../config/config_types.ts").Environment | undefined;
 }
 
 /** Mode labels used everywhere (spec 4.1). */
@@ -68,7 +70,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Modes this build can execute; the others are refused with a clear message per export. */
-const SUPPORTED_MODES = new Set(["full", "incremental", "time_window"]);
+const SUPPORTED_MODES = new Set(["full", "incremental", "time_window", "chunked"]);
 
 function strategyFor(
   e: ExportConfig,
@@ -97,6 +99,45 @@ function strategyFor(
           trackedColumn,
           helperColumns: trackedColumn === COALESCED_CURSOR ? [COALESCED_CURSOR] : [],
           stored,
+        },
+      };
+    }
+    case "chunked": {
+      if (e.chunk_by_key !== undefined) {
+        throw new ConfigError(
+          "chunk_by_key (keyset pagination) is not available in this version of rivet yet; use " +
+            "chunk_column with an integer or date column, or chunk_dense: true",
+        );
+      }
+      if (e.chunk_size_memory_mb !== undefined) {
+        throw new ConfigError(
+          "chunk_size_memory_mb is not available in this version of rivet yet; set chunk_size",
+        );
+      }
+      const maxRetries = resolveTuning(
+        state.sourceTuning,
+        e.tuning,
+        state.environment,
+      ).maxRetries;
+      const shape = e.chunk_by_days !== undefined
+        ? { kind: "by_days" as const, days: e.chunk_by_days }
+        : e.chunk_dense
+        ? { kind: "dense" as const, chunkSize: e.chunk_size ?? 100_000 }
+        : {
+          kind: "range" as const,
+          chunkSize: e.chunk_size ?? 100_000,
+          chunkCount: e.chunk_count ?? null,
+        };
+      return {
+        query: base,
+        strategy: {
+          kind: "chunked",
+          column: e.chunk_column ?? null,
+          shape,
+          parallel: e.parallel ?? 1,
+          checkpoint: e.chunk_checkpoint ?? false,
+          maxAttempts: e.chunk_max_attempts ?? Math.max(1, maxRetries + 1),
+          table: e.table ?? null,
         },
       };
     }
@@ -148,6 +189,12 @@ function planExport(
         "gcs or stdout.",
     );
   }
+  if (e.destination.type === "stdout" && (e.mode ?? "full") === "chunked") {
+    throw new ConfigError(
+      "plan validation failed: stdout-no-chunked: a chunked export writes one file per chunk " +
+        "and cannot stream to stdout; write to a directory or bucket, or use mode: full.",
+    );
+  }
   if (e.destination.type === "stdout" && e.max_file_size !== undefined) {
     throw new ConfigError(
       "plan validation failed: stdout-no-split: max_file_size cannot be used with a stdout " +
@@ -180,7 +227,11 @@ function planExport(
     columnOverrides[col] = parseColumnOverride(text);
   }
   const baseQuery = baseQueryOf(e, loaded.queryFiles);
-  const { strategy, query } = strategyFor(e, dialect, baseQuery, state, now);
+  const { strategy, query } = strategyFor(e, dialect, baseQuery, {
+    ...state,
+    sourceTuning: loaded.config.source.tuning,
+    environment: loaded.config.source.environment,
+  }, now);
   return {
     name: e.name,
     mode,
@@ -211,6 +262,8 @@ function planExport(
     shapeDriftFactor: e.shape_drift_warn_factor ?? 2.0,
     validate: opts.validate || opts.reconcile,
     reconcile: opts.reconcile,
+    resume: opts.resume,
+    force: opts.force,
     verify: e.verify ?? "size",
     engine: dialect,
   };
@@ -252,7 +305,8 @@ export function buildRunPlan(
     }
   }
   const warnings: string[] = [];
-  if (opts.resume) {
+  const checkpointed = exports.some((e) => e.strategy.kind === "chunked" && e.strategy.checkpoint);
+  if (opts.resume && !checkpointed) {
     warnings.push(
       "resume-no-checkpoint: --resume has no effect unless strategy is chunked with " +
         "chunk_checkpoint: true",

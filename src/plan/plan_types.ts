@@ -8,6 +8,7 @@ import type {
   QualityConfig,
 } from "../config/config_types.ts";
 import type { RivetType } from "../source/rivet_types.ts";
+import type { ChunkShape } from "./chunk_plan.ts";
 import type { SourceConnection } from "../source/source.ts";
 
 /** Tuning values after profile and overrides are applied (see src/tuning). */
@@ -42,6 +43,18 @@ export type Strategy =
     /** Helper columns to drop before writing. */
     readonly helperColumns: readonly string[];
     readonly stored: CursorSnapshot | null;
+  }
+  | {
+    readonly kind: "chunked";
+    /** null: resolved from the table's single-column integer primary key at run time. */
+    readonly column: string | null;
+    readonly shape: ChunkShape;
+    readonly parallel: number;
+    readonly checkpoint: boolean;
+    /** Attempts per chunk before the run gives up on it (`chunk_max_attempts`). */
+    readonly maxAttempts: number;
+    /** `table:` of the export, for primary-key resolution. */
+    readonly table: string | null;
   }
   | {
     readonly kind: "timewindow";
@@ -93,6 +106,8 @@ export interface ExportPlan {
   readonly shapeDriftFactor: number;
   readonly validate: boolean;
   readonly reconcile: boolean;
+  readonly resume: boolean;
+  readonly force: boolean;
   /** Required verification depth of the destination prefix (`verify:`). */
   readonly verify: "size" | "content";
   readonly engine: "postgres" | "mysql";

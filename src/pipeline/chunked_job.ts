@@ -1,0 +1,797 @@
+// Runs a chunked export: probe, plan chunks, run them with N workers, checkpoint, resume (execution layer).
+import { createXXHash3 } from "hash-wasm";
+import { describeError, RivetError, SourceError } from "../errors.ts";
+import type { Destination } from "../destination/destination.ts";
+import {
+  buildChunkPlan,
+  type ChunkKind,
+  chunkProbes,
+  chunkSqlFromKeys,
+  DENSE_ROW_NUMBER,
+  fingerprintInput,
+  type ProbeResults,
+} from "../plan/chunk_plan.ts";
+import { chunkFileName, nonceHex } from "../plan/keyset_plan.ts";
+import type { ExportPlan } from "../plan/plan_types.ts";
+import { quoteLiteral } from "../plan/sql_shapes.ts";
+import type { Source, SourceConnection } from "../source/source.ts";
+import type { StateStore } from "../state/state_store.ts";
+import { SUCCESS_NAME, successMarkerBody } from "../manifest.ts";
+import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
+import { formatQualityIssue, qualityPassed, rowCountIssues } from "../quality/quality_gate.ts";
+import { log } from "../observe/log.ts";
+import { startChunkProgress } from "../observe/progress.ts";
+import { startRssSampler } from "../observe/resource.ts";
+import type { CommittedPart, ExportOutcome } from "./outcome.ts";
+import {
+  abortAll,
+  commitParts,
+  type ExportJobDeps,
+  type Extracted,
+  extractOnce,
+  interrupted,
+  isRetryable,
+  quietly,
+  verificationProblems,
+  writeManifest,
+} from "./export_job.ts";
+import { JournalRecorder } from "./journal_recorder.ts";
+import { crashPoint } from "./crash_hook.ts";
+import type * as arrow from "apache-arrow";
+
+type ChunkedStrategy = Extract<ExportPlan["strategy"], { kind: "chunked" }>;
+
+/** One chunk to run: its index and keys (as stored in `chunk_task`). */
+interface TaskView {
+  readonly index: number;
+  readonly startKey: string;
+  readonly endKey: string;
+  readonly attempt: number;
+}
+
+/** What a completed chunk produced; stored as JSON in `chunk_task.file_name`. */
+interface ChunkResult {
+  readonly rows: number;
+  readonly parts: readonly CommittedPart[];
+}
+
+/** Where chunk tasks come from: memory (no checkpoint) or the state store (checkpoint). */
+interface TaskQueue {
+  claim(): Promise<TaskView | null>;
+  complete(task: TaskView, result: ChunkResult): Promise<void>;
+  fail(task: TaskView, error: string): Promise<void>;
+  /** Completed results by chunk index, and how many tasks are not completed. */
+  results(): Promise<{ done: Map<number, ChunkResult>; notCompleted: number }>;
+}
+
+function encodeResult(r: ChunkResult): string {
+  return JSON.stringify(r.parts.map((p) => ({
+    name: p.name,
+    rows: p.rows,
+    bytes: p.bytes,
+    xxh3: p.contentFingerprint,
+    md5: p.contentMd5,
+  })));
+}
+
+function decodeResult(rows: number, fileName: string | null): ChunkResult {
+  if (fileName === null || fileName === "") return { rows, parts: [] };
+  try {
+    const raw = JSON.parse(fileName) as Array<
+      { name: string; rows: number; bytes: number; xxh3: string; md5: string }
+    >;
+    return {
+      rows,
+      parts: raw.map((p) => ({
+        name: p.name,
+        rows: p.rows,
+        bytes: p.bytes,
+        contentFingerprint: p.xxh3,
+        contentMd5: p.md5,
+      })),
+    };
+  } catch {
+    // A single plain file name (written by another implementation): sizes unknown.
+    return {
+      rows,
+      parts: [{ name: fileName, rows, bytes: 0, contentFingerprint: "", contentMd5: "" }],
+    };
+  }
+}
+
+class MemoryQueue implements TaskQueue {
+  readonly #tasks: Array<TaskView & { status: string; result?: ChunkResult }>;
+  constructor(tasks: readonly TaskView[], private readonly maxAttempts: number) {
+    this.#tasks = tasks.map((t) => ({ ...t, status: "pending" }));
+  }
+  claim(): Promise<TaskView | null> {
+    const t = this.#tasks.find((t) =>
+      t.status === "pending" || (t.status === "failed" && t.attempt < this.maxAttempts)
+    );
+    if (!t) return Promise.resolve(null);
+    t.status = "running";
+    (t as { attempt: number }).attempt++;
+    return Promise.resolve({
+      index: t.index,
+      startKey: t.startKey,
+      endKey: t.endKey,
+      attempt: t.attempt,
+    });
+  }
+  complete(task: TaskView, result: ChunkResult): Promise<void> {
+    const t = this.#tasks[task.index]!;
+    t.status = "completed";
+    t.result = result;
+    return Promise.resolve();
+  }
+  fail(task: TaskView): Promise<void> {
+    this.#tasks[task.index]!.status = "failed";
+    return Promise.resolve();
+  }
+  results() {
+    const done = new Map<number, ChunkResult>();
+    for (const t of this.#tasks) if (t.status === "completed") done.set(t.index, t.result!);
+    return Promise.resolve({ done, notCompleted: this.#tasks.length - done.size });
+  }
+}
+
+class StateQueue implements TaskQueue {
+  constructor(
+    private readonly state: StateStore,
+    private readonly runId: string,
+    private readonly now: () => Date,
+  ) {}
+  async claim(): Promise<TaskView | null> {
+    const t = await this.state.claimChunkTask(this.runId, this.now().toISOString());
+    return t === null
+      ? null
+      : { index: t.chunk_index, startKey: t.start_key, endKey: t.end_key, attempt: t.attempts };
+  }
+  async complete(task: TaskView, result: ChunkResult): Promise<void> {
+    const ok = await this.state.completeChunkTask(this.runId, task.index, {
+      rows_written: result.rows,
+      file_name: result.parts.length === 0 ? null : encodeResult(result),
+    }, this.now().toISOString());
+    if (!ok) {
+      throw new RivetError(`chunk ${task.index} was not running when it completed`, {
+        exitClass: "internal",
+      });
+    }
+  }
+  async fail(task: TaskView, error: string): Promise<void> {
+    await this.state.failChunkTask(this.runId, task.index, error, this.now().toISOString());
+  }
+  async results() {
+    const done = new Map<number, ChunkResult>();
+    const tasks = await this.state.listChunkTasks(this.runId);
+    for (const t of tasks) {
+      if (t.status === "completed") {
+        done.set(t.chunk_index, decodeResult(t.rows_written ?? 0, t.file_name));
+      }
+    }
+    return { done, notCompleted: tasks.length - done.size };
+  }
+}
+
+/** The chunk column: configured, or the table's single-column integer primary key. */
+async function resolveColumn(
+  plan: ExportPlan,
+  s: ChunkedStrategy,
+  source: Source,
+): Promise<string> {
+  if (s.column !== null) return s.column;
+  if (s.table === null) {
+    throw new RivetError(
+      `export '${plan.name}': chunk_column is not set and there is no table: to resolve it from`,
+      {
+        exitClass: "config",
+        hint: "set chunk_column",
+      },
+    );
+  }
+  const [schema, table] = s.table.includes(".")
+    ? s.table.split(".", 2) as [string, string]
+    : [null, s.table];
+  const sql = plan.engine === "postgres"
+    ? `SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',')
+         FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+        WHERE i.indrelid = ${quoteLiteral("postgres", s.table)}::regclass AND i.indisprimary`
+    : `SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ':', DATA_TYPE))
+         FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = ${schema === null ? "DATABASE()" : quoteLiteral("mysql", schema)}
+          AND TABLE_NAME = ${quoteLiteral("mysql", table)} AND COLUMN_KEY = 'PRI'`;
+  const found = (await source.scalar(sql)) ?? "";
+  const cols = found.split(",").filter((c) => c !== "");
+  const integer = /^(smallint|integer|bigint|int|tinyint|mediumint)/i;
+  if (cols.length !== 1 || !integer.test(cols[0]!.split(":")[1] ?? "")) {
+    throw new RivetError(
+      `export '${plan.name}': found no safe chunk column: ${s.table} has ${
+        cols.length === 0 ? "no primary key" : `primary key (${cols.join(", ")})`
+      }, not a single integer column`,
+      {
+        exitClass: "config",
+        hint: "set chunk_column to an integer or date column (or chunk_dense: true)",
+      },
+    );
+  }
+  const column = cols[0]!.split(":")[0]!;
+  log.warn(
+    `export '${plan.name}': chunk_column not set — auto-resolved to '${column}' (the primary key). ` +
+      "Set `chunk_column:` explicitly.",
+  );
+  return column;
+}
+
+async function hash64(): Promise<(text: string) => string> {
+  const h = await createXXHash3();
+  return (text: string) => {
+    h.init();
+    h.update(text);
+    return h.digest("hex");
+  };
+}
+
+async function probe(plan: ExportPlan, column: string, s: ChunkedStrategy, source: Source) {
+  const results: {
+    min: string | null;
+    max: string | null;
+    rowCount: bigint | null;
+    nullCount: bigint | null;
+  } = {
+    min: null,
+    max: null,
+    rowCount: null,
+    nullCount: null,
+  };
+  for (const p of chunkProbes(plan.engine, plan.baseQuery, column, s.shape)) {
+    try {
+      const v = await source.scalar(p.sql);
+      if (p.name === "min" || p.name === "max") results[p.name] = v;
+      else results[p.name] = v === null ? null : BigInt(v);
+    } catch (err) {
+      if (p.name === "min" || p.name === "max") throw err;
+      log.warn(
+        `export '${plan.name}': ${p.name} probe failed (${
+          describeError(err)
+        }); planning without it`,
+      );
+    }
+  }
+  return results as ProbeResults;
+}
+
+/** Runs one chunk with the source retry loop; returns its committed parts. */
+async function runChunk(
+  plan: ExportPlan,
+  task: TaskView,
+  ctx: {
+    column: string;
+    kind: ChunkKind;
+    source: SourceConnection;
+    destination: Destination;
+    state: StateStore;
+    runId: string;
+    deps: ExportJobDeps;
+    onRows: (delta: number) => void;
+  },
+): Promise<ChunkResult> {
+  const sql = chunkSqlFromKeys(
+    plan.engine,
+    plan.baseQuery,
+    ctx.column,
+    ctx.kind,
+    task.startKey,
+    task.endKey,
+  );
+  const drop = ctx.kind === "dense" ? [DENSE_ROW_NUMBER] : [];
+  let extracted: Extracted | null = null;
+  for (let attempt = 0;; attempt++) {
+    let src: Source | null = null;
+    let seen = 0;
+    try {
+      src = await ctx.deps.openSource(ctx.source);
+      extracted = await extractOnce(
+        plan,
+        {
+          query: sql,
+          dropColumns: drop,
+          trackCursor: false,
+          qualityGate: false,
+          onRows: (rows) => {
+            ctx.onRows(rows - seen);
+            seen = rows;
+          },
+        },
+        src,
+        ctx.destination,
+        ctx.deps,
+      );
+      break;
+    } catch (err) {
+      ctx.onRows(-seen);
+      if (!isRetryable(err) || attempt >= plan.tuning.maxRetries || ctx.deps.signal?.aborted) {
+        throw err;
+      }
+      const backoff = plan.tuning.retryBackoffMs * 2 ** attempt;
+      log.warn(
+        `export '${plan.name}' chunk ${task.index}: ${describeError(err)} — retry ${attempt + 1}/` +
+          `${plan.tuning.maxRetries} in ${backoff}ms [reconnecting]`,
+      );
+      await ctx.deps.sleep(backoff);
+    } finally {
+      await src?.close().catch(() => {});
+    }
+  }
+  if (extracted.rows === 0) {
+    await abortAll(extracted);
+    return { rows: 0, parts: [] };
+  }
+  const at = ctx.deps.now();
+  const nonce = nonceHex(crypto.getRandomValues(new Uint8Array(8)));
+  const count = extracted.pending.length;
+  const ext = extracted.extension as "parquet" | "csv";
+  const names = extracted.pending.map((_, j) =>
+    chunkFileName(plan.name, at, task.index, nonce, ext, { index: j, count })
+  );
+  const parts = await commitParts(plan, extracted, names, async (part) => {
+    await quietly("cannot record the file in the state file log", () =>
+      ctx.state.recordFile({
+        run_id: ctx.runId,
+        export_name: plan.name,
+        file_name: part.name,
+        row_count: part.rows,
+        bytes: part.bytes,
+        format: plan.format.kind,
+        compression: plan.compression,
+        created_at: ctx.deps.now().toISOString(),
+      }));
+  });
+  crashPoint(`after_chunk_file:${task.index}`);
+  return { rows: extracted.rows, parts };
+}
+
+const CHUNK_FILE = /_(\d{8})_(\d{6})_chunk\d+_[0-9a-f]{16}(_part\d+)?\.(parquet|csv)$/;
+
+/**
+ * Before a resume: completed chunks whose files are missing or changed at the destination are
+ * queued again, and chunk files this run wrote but never completed (a crash between the upload
+ * and the task update) move to `_quarantine/<run id>/`, so the prefix ends with exactly one
+ * copy of every chunk.
+ */
+async function reconcileDestination(
+  plan: ExportPlan,
+  runId: string,
+  createdAt: string,
+  destination: Destination,
+  state: StateStore,
+  deps: ExportJobDeps,
+): Promise<void> {
+  const listing = await destination.list();
+  const byName = new Map(listing.map((o) => [o.name, o]));
+  const known = new Set<string>();
+  for (const t of await state.listChunkTasks(runId)) {
+    if (t.status !== "completed") continue;
+    const result = decodeResult(t.rows_written ?? 0, t.file_name);
+    let intact = true;
+    for (const p of result.parts) {
+      known.add(p.name);
+      const o = byName.get(p.name);
+      if (!o || (p.bytes > 0 && o.size !== p.bytes)) intact = false;
+    }
+    if (!intact) {
+      log.warn(
+        `export '${plan.name}': chunk ${t.chunk_index}'s files are missing or changed at ${destination.uri}; it will be exported again`,
+      );
+      await state.requeueChunkTask(
+        runId,
+        t.chunk_index,
+        "files missing or changed at the destination",
+        deps.now().toISOString(),
+      );
+      for (const p of result.parts) known.delete(p.name);
+    }
+  }
+  const since = createdAt.replace(/[-:]/g, "").slice(0, 15); // YYYYMMDDTHHMMSS
+  for (const o of listing) {
+    const m = CHUNK_FILE.exec(o.name);
+    if (
+      !m || !o.name.startsWith(`${plan.name}_`) || known.has(o.name) ||
+      o.name.includes("_quarantine/")
+    ) continue;
+    if (`${m[1]}T${m[2]}` < since) continue; // an older run's file, not ours
+    const target = `_quarantine/${runId}/${o.name}`;
+    try {
+      const bytes = await destination.read(o.name);
+      if (bytes !== null) {
+        await destination.put(target, bytes);
+        await destination.delete(o.name);
+        log.warn(
+          `export '${plan.name}': ${o.name} was written before the crash but never completed; moved to ${target}`,
+        );
+      }
+    } catch (err) {
+      log.warn(`export '${plan.name}': cannot quarantine ${o.name}: ${describeError(err)}`);
+    }
+  }
+}
+
+/** Runs a chunked export; never throws, the outcome carries any error. */
+export async function runChunkedJob(
+  plan: ExportPlan,
+  source: SourceConnection,
+  state: StateStore,
+  deps: ExportJobDeps,
+): Promise<ExportOutcome> {
+  const s = plan.strategy as ChunkedStrategy;
+  const started = deps.now();
+  const t0 = performance.now();
+  const rss = startRssSampler(100);
+  let runId = plan.runId;
+  const journal = new JournalRecorder(runId, plan.name, deps.now);
+  let status: ExportOutcome["status"] = "success";
+  let error: string | null = null;
+  let parts: CommittedPart[] = [];
+  let rows = 0;
+  let retries = 0;
+  let validated: boolean | null = null;
+  let destination: Destination | null = null;
+  const schema: arrow.Schema | null = null;
+  try {
+    destination = await deps.openDestination(plan.destination);
+    const hash = await hash64();
+    let column: string;
+    let kind: ChunkKind = s.shape.kind;
+    let queue: TaskQueue;
+    let total: number;
+    const probeSource = await deps.openSource(source);
+    try {
+      column = await resolveColumn(plan, s, probeSource);
+      if (s.checkpoint && plan.resume) {
+        if (
+          !destination.streaming && !plan.force && (await destination.head(SUCCESS_NAME)) !== null
+        ) {
+          throw new RivetError(
+            `--resume refused — destination prefix ${destination.uri} already has _SUCCESS from a prior completed run`,
+            { exitClass: "config", hint: "pass --force to resume anyway" },
+          );
+        }
+        const run = await state.findInProgressChunkRun(plan.name);
+        if (run === null) {
+          throw new RivetError(
+            `--resume but no in-progress chunk checkpoint for export '${plan.name}'`,
+            {
+              exitClass: "config",
+              hint:
+                `run without --resume first, or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
+            },
+          );
+        }
+        const fp = hash(fingerprintInput(plan.baseQuery, column, s.shape));
+        if (run.plan_hash !== fp) {
+          throw new RivetError(
+            `chunk plan fingerprint mismatch for export '${plan.name}': the query, chunk column or chunk size changed since run '${run.run_id}' started; cannot resume`,
+            {
+              exitClass: "config",
+              hint:
+                `restore the config, or \`rivet state reset-chunks -c <config> -e ${plan.name}\` and run again`,
+            },
+          );
+        }
+        runId = run.run_id;
+        const reset = await state.resetRunningChunkTasks(runId, deps.now().toISOString());
+        if (reset > 0) {
+          log.warn(
+            `export '${plan.name}': ${reset} chunk(s) were running when the last process stopped; they run again`,
+          );
+        }
+        if (!destination.streaming) {
+          await reconcileDestination(plan, runId, run.created_at, destination, state, deps);
+        }
+        total = (await state.listChunkTasks(runId)).length;
+        queue = new StateQueue(state, runId, deps.now);
+      } else {
+        if (s.checkpoint) {
+          const existing = await state.findInProgressChunkRun(plan.name);
+          if (existing !== null) {
+            throw new RivetError(
+              `chunk checkpoint run '${existing.run_id}' of export '${plan.name}' is still in progress`,
+              {
+                exitClass: "config",
+                hint:
+                  `use \`rivet run --config <cfg> --export ${plan.name} --resume\` or \`rivet state reset-chunks --config <cfg> --export ${plan.name}\``,
+              },
+            );
+          }
+        }
+        const probes = await probe(plan, column, s, probeSource);
+        const chunkPlan = buildChunkPlan(
+          { dialect: plan.engine, baseQuery: plan.baseQuery, column, shape: s.shape },
+          probes,
+          hash,
+        );
+        kind = chunkPlan.kind;
+        for (const note of chunkPlan.notes) {
+          log.info(`export '${plan.name}': ${note}`);
+          journal.add({ kind: "Warning", context: "chunk_plan", message: note });
+        }
+        total = chunkPlan.chunks.length;
+        const tasks = chunkPlan.chunks.map((c) => ({
+          index: c.index,
+          startKey: c.startKey,
+          endKey: c.endKey,
+          attempt: 0,
+        }));
+        if (s.checkpoint) {
+          // The prefix is now in progress: an earlier run's marker must not vouch for it.
+          if (!destination.streaming) await destination.delete(SUCCESS_NAME).catch(() => {});
+          const created = await state.createChunkRun({
+            run_id: runId,
+            export_name: plan.name,
+            plan_hash: chunkPlan.fingerprint,
+            max_chunk_attempts: s.maxAttempts,
+            tasks: tasks.map((t) => ({ start_key: t.startKey, end_key: t.endKey })),
+          }, deps.now().toISOString());
+          if (!created.created) {
+            throw new RivetError(
+              `chunk checkpoint run '${created.in_progress_run_id}' of export '${plan.name}' is still in progress`,
+              {
+                exitClass: "config",
+                hint: `use --resume or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
+              },
+            );
+          }
+          queue = new StateQueue(state, runId, deps.now);
+        } else {
+          queue = new MemoryQueue(tasks, s.maxAttempts);
+        }
+      }
+    } finally {
+      await probeSource.close().catch(() => {});
+    }
+    journal.add({
+      kind: "PlanResolved",
+      export_name: plan.name,
+      base_query: plan.baseQuery,
+      strategy: plan.mode,
+      format: plan.format.kind,
+      compression: plan.compression,
+      destination_type: plan.destination.type,
+      tuning_profile: plan.tuning.profile,
+      batch_size: plan.tuning.batchSize,
+      validate: plan.validate,
+      reconcile: plan.reconcile,
+      resume: plan.resume,
+    });
+
+    // Workers: each claims the next task, runs it on its own connection, commits its parts.
+    const progress = startChunkProgress(plan.name, total, deps.progress);
+    const failures: string[] = [];
+    const dest = destination;
+    const worker = async () => {
+      for (;;) {
+        if (deps.signal?.aborted) return;
+        const task = await queue.claim();
+        if (task === null) return;
+        journal.add({
+          kind: "ChunkStarted",
+          chunk_index: task.index,
+          start_key: task.startKey,
+          end_key: task.endKey,
+        });
+        try {
+          const result = await runChunk(plan, task, {
+            column,
+            kind,
+            source,
+            destination: dest,
+            state,
+            runId,
+            deps,
+            onRows: (d) => progress.rows(d),
+          });
+          await queue.complete(task, result);
+          crashPoint(`after_chunk_complete:${task.index}`);
+          journal.add({
+            kind: "ChunkCompleted",
+            chunk_index: task.index,
+            rows: result.rows,
+            file_name: result.parts[0]?.name ?? null,
+          });
+          progress.chunkDone();
+        } catch (err) {
+          if (deps.signal?.aborted) return; // the task stays running; --resume picks it up
+          const message = describeError(err);
+          retries++;
+          journal.add({
+            kind: "ChunkFailed",
+            chunk_index: task.index,
+            error: message,
+            attempt: task.attempt,
+          });
+          failures.push(`chunk ${task.index} [${task.startKey}..${task.endKey}]: ${message}`);
+          log.warn(
+            `export '${plan.name}': chunk ${task.index} failed (attempt ${task.attempt}): ${message}`,
+          );
+          await queue.fail(task, message);
+          if (!(err instanceof RivetError) || !err.retryable) {
+            // A permanent error (syntax, missing table, permissions) will fail every chunk.
+            if (!(err instanceof SourceError) || !err.retryable) throw err;
+          }
+        }
+      }
+    };
+    const workers = Math.max(1, Math.min(s.parallel, total));
+    const results = await Promise.allSettled(Array.from({ length: workers }, () => worker()));
+    progress.done();
+    const firstError = results.find((r) => r.status === "rejected") as
+      | PromiseRejectedResult
+      | undefined;
+    if (deps.signal?.aborted) throw interrupted(plan.name);
+    const { done, notCompleted } = await queue.results();
+    for (const i of [...done.keys()].sort((a, b) => a - b)) {
+      const r = done.get(i)!;
+      rows += r.rows;
+      parts.push(...r.parts);
+    }
+    if (firstError || notCompleted > 0) {
+      const why = firstError
+        ? describeError(firstError.reason)
+        : failures.at(-1) ?? "unknown error";
+      throw new RivetError(
+        `chunked export incomplete: ${notCompleted} of ${total} chunk(s) not completed; last error: ${why}`,
+        {
+          exitClass: "source",
+          hint: s.checkpoint
+            ? `fix the cause and run \`rivet run -c <config> -e ${plan.name} --resume\``
+            : "fix the cause and run the export again (set chunk_checkpoint: true to resume instead)",
+        },
+      );
+    }
+    if (s.checkpoint) {
+      const fin = await state.finishChunkRun(runId, deps.now().toISOString());
+      if (fin.completed) {
+        await quietly(
+          "cannot record the committed progression",
+          () =>
+            state.recordCommitted(plan.name, {
+              strategy: "chunked",
+              chunk_index: total - 1,
+              run_id: runId,
+            }, deps.now().toISOString()),
+        );
+      }
+    }
+    if (plan.quality) {
+      const issues = rowCountIssues(plan.quality, rows);
+      for (const i of issues) {
+        log.warn(formatQualityIssue(i));
+        journal.add({
+          kind: "QualityIssue",
+          severity: i.severity === "fail" ? "FAIL" : "WARN",
+          message: i.message,
+        });
+      }
+      if (!qualityPassed(issues)) {
+        throw new RivetError(`export '${plan.name}': quality checks failed (chunked aggregate)`, {
+          exitClass: "data_integrity",
+        });
+      }
+    }
+    for (const p of parts) {
+      journal.add({
+        kind: "FileWritten",
+        file_name: p.name,
+        rows: p.rows,
+        bytes: p.bytes,
+        part_index: 0,
+      });
+    }
+    if (!destination.streaming) {
+      const manifest = await writeManifest(
+        { ...plan, runId },
+        destination,
+        "success",
+        parts,
+        schema,
+        started,
+        deps.now(),
+      );
+      if (manifest !== null) {
+        await destination.put(
+          SUCCESS_NAME,
+          new TextEncoder().encode(await successMarkerBody(manifest)),
+        )
+          .catch((err) => log.warn(`cannot write ${SUCCESS_NAME}: ${describeError(err)}`));
+      }
+      if (plan.validate) {
+        const v = await verifyDestinationPrefix(destination, plan.verify);
+        validated = v.passed;
+        journal.add({ kind: "ValidationResult", passed: v.passed });
+        if (!v.passed) {
+          throw new RivetError(
+            `export '${plan.name}': validation of ${destination.uri} failed: ${
+              verificationProblems(v)
+            }`,
+            {
+              exitClass: "data_integrity",
+            },
+          );
+        }
+      }
+    }
+  } catch (err) {
+    status = "failed";
+    error = describeError(err);
+    if (err instanceof RivetError && err.hint) error += ` (${err.hint})`;
+    if (parts.length > 0 && destination && !destination.streaming) {
+      await writeManifest(
+        { ...plan, runId },
+        destination,
+        "failed",
+        parts,
+        schema,
+        started,
+        deps.now(),
+      );
+      await destination.delete(SUCCESS_NAME).catch(() => {});
+    }
+  } finally {
+    await destination?.close().catch(() => {});
+  }
+  const finished = deps.now();
+  const durationMs = Math.round(performance.now() - t0);
+  const peakRssMb = rss.stop();
+  journal.add({ kind: "RunCompleted", status, error_message: error, duration_ms: durationMs });
+  const j = journal.journal();
+  await quietly(
+    "cannot save the run journal",
+    () => state.saveJournal({ ...j, run_id: runId }, finished.toISOString()),
+  );
+  const bytes = parts.reduce((a, p) => a + p.bytes, 0);
+  await quietly("cannot record export metrics", () =>
+    state.recordMetric({
+      export_name: plan.name,
+      run_at: started.toISOString(),
+      duration_ms: durationMs,
+      total_rows: rows,
+      peak_rss_mb: peakRssMb,
+      status,
+      error_message: error,
+      tuning_profile: plan.tuning.profile,
+      format: plan.format.kind,
+      mode: plan.mode,
+      files_produced: parts.length,
+      bytes_written: bytes,
+      retries,
+      validated,
+      schema_changed: null,
+      run_id: runId,
+    }));
+  return {
+    name: plan.name,
+    runId,
+    mode: plan.mode,
+    status,
+    skipReason: null,
+    error,
+    rows,
+    parts,
+    bytes,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs,
+    peakRssMb,
+    retries,
+    tuningLabel: plan.tuning.label,
+    batchSize: plan.tuning.batchSize,
+    format: plan.format.kind,
+    compression: plan.compression,
+    destinationKind: plan.destination.type,
+    destinationUri: destination?.uri ?? plan.destination.type,
+    validated,
+    schemaChanged: null,
+    schemaChanges: null,
+    quality: plan.quality ? status !== "failed" : null,
+    planWarnings: journal.planWarnings(),
+  };
+}

@@ -430,7 +430,7 @@ export async function runChunkedJob(
   const journal = new JournalRecorder(runId, plan.name, deps.now);
   let status: ExportOutcome["status"] = "success";
   let error: string | null = null;
-  let parts: CommittedPart[] = [];
+  const parts: CommittedPart[] = [];
   let rows = 0;
   let retries = 0;
   let validated: boolean | null = null;

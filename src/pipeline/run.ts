@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { ConfigError, describeError, RivetError } from "../errors.ts";
 import type { LoadedConfig } from "../config/config_types.ts";
 import { buildRunPlan } from "../plan/build_plan.ts";
-import type { RunOptions } from "../plan/plan_types.ts";
+import type { RunOptions, RunPlan } from "../plan/plan_types.ts";
 import { log } from "../observe/log.ts";
 import { printHuman, printStdout, stderrIsTerminal } from "../observe/terminal.ts";
 import { aggregateBlock, compactLine, runAggregate, summaryBlock } from "../observe/summary.ts";
@@ -124,6 +124,22 @@ async function runWithState(
   startedAt: Date,
 ): Promise<number> {
   const plan = buildRunPlan(loaded, source, opts, startedAt, await readSnapshot(loaded, state));
+  return await executeRunPlan(plan, opts, loaded, state, startedAt);
+}
+
+/**
+ * Executes a resolved run plan (from `rivet run`, or a sealed plan artifact for `rivet apply`):
+ * runs every export, reports, and records the aggregate. Resolves to 0 or throws naming every
+ * failed export.
+ */
+export async function executeRunPlan(
+  plan: RunPlan,
+  opts: RunCommandOptions,
+  loaded: LoadedConfig,
+  state: StateStore,
+  startedAt: Date,
+): Promise<number> {
+  const source = plan.source;
   for (const w of plan.warnings) log.warn(w);
   if (opts.force && !opts.resume) log.warn("--force without --resume has no effect");
   if (opts.reconcile) {

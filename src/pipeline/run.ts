@@ -1,7 +1,7 @@
 // Coordinator of `rivet run`: config -> plan -> execute each export -> report (coordinator).
 import * as path from "node:path";
 import { ConfigError, describeError, RivetError } from "../errors.ts";
-import type { LoadedConfig } from "../config/config_types.ts";
+import type { ExportConfig, LoadedConfig } from "../config/config_types.ts";
 import { buildRunPlan } from "../plan/build_plan.ts";
 import type { RunOptions, RunPlan } from "../plan/plan_types.ts";
 import { log } from "../observe/log.ts";
@@ -123,8 +123,70 @@ async function runWithState(
   state: StateStore,
   startedAt: Date,
 ): Promise<number> {
-  const plan = buildRunPlan(loaded, source, opts, startedAt, await readSnapshot(loaded, state));
-  return await executeRunPlan(plan, opts, loaded, state, startedAt);
+  const expanded = await expandPartitions(loaded, source, opts.exportName);
+  const plan = buildRunPlan(
+    expanded,
+    source,
+    { ...opts, ...(expanded === loaded ? {} : { exportName: undefined }) } as RunOptions,
+    startedAt,
+    await readSnapshot(expanded, state),
+  );
+  return await executeRunPlan(plan, opts, expanded, state, startedAt);
+}
+
+/**
+ * Replaces every selected export with `partition_by` by one child export per date bucket (and
+ * a NULL bucket), probing the source for the column's range (spec 4.9). Returns the config
+ * unchanged when no selected export is partitioned; otherwise a config holding only the selected
+ * exports (children in place of their parent).
+ */
+async function expandPartitions(
+  loaded: LoadedConfig,
+  source: ReturnType<typeof resolveSource>,
+  exportName: string | undefined,
+): Promise<LoadedConfig> {
+  const selected = loaded.config.exports.filter((e) =>
+    exportName === undefined || e.name === exportName
+  );
+  if (!selected.some((e) => e.partition_by !== undefined)) return loaded;
+  const { checkPartitionConfig, childExportConfig, partitionProbes, planPartitions } = await import(
+    "../plan/partition_plan.ts"
+  );
+  const { baseQueryOf } = await import("../plan/build_plan.ts");
+  const { openSource } = await import("./factories.ts");
+  const out: ExportConfig[] = [];
+  for (const e of selected) {
+    if (e.partition_by === undefined) {
+      out.push(e);
+      continue;
+    }
+    checkPartitionConfig(e);
+    const base = baseQueryOf(e, loaded.queryFiles);
+    const probes = partitionProbes(source.type, base, e.partition_by);
+    const src = await openSource(source);
+    let min: string | null, max: string | null, nulls: string | null;
+    try {
+      min = await src.scalar(probes.min);
+      max = await src.scalar(probes.max);
+      nulls = await src.scalar(probes.nullCount).catch(() => null);
+    } finally {
+      await src.close().catch(() => {});
+    }
+    const plan = planPartitions({
+      dialect: source.type,
+      parent: e.name,
+      baseQuery: base,
+      column: e.partition_by,
+      granularity: e.partition_granularity ?? "day",
+      min,
+      max,
+      nullCount: nulls === null ? null : BigInt(nulls),
+    });
+    for (const w of plan.warnings) log.warn(w);
+    log.info(`export '${e.name}': ${plan.children.length} partition(s) of ${e.partition_by}`);
+    for (const child of plan.children) out.push(childExportConfig(e, child));
+  }
+  return { ...loaded, config: { ...loaded.config, exports: out } };
 }
 
 /**

@@ -7,6 +7,7 @@ import { registerSchema } from "./schema_cli.ts";
 import { registerState } from "./state_cli.ts";
 import { registerMetrics } from "./metrics_cli.ts";
 import { registerJournal } from "./journal_cli.ts";
+import { registerValidate } from "./validate_cli.ts";
 
 /** Parses argv and runs the chosen command; resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -28,6 +29,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerState(program, setExit);
   registerMetrics(program, setExit);
   registerJournal(program, setExit);
+  registerValidate(program, setExit);
   const quiet = (c: Command): void => {
     c.exitOverride().configureOutput({ writeErr: () => {} });
     c.commands.forEach(quiet);

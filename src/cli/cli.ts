@@ -8,6 +8,10 @@ import { registerState } from "./state_cli.ts";
 import { registerMetrics } from "./metrics_cli.ts";
 import { registerJournal } from "./journal_cli.ts";
 import { registerValidate } from "./validate_cli.ts";
+import { registerCheck } from "./check_cli.ts";
+import { registerDoctor } from "./doctor_cli.ts";
+import { registerInit } from "./init_cli.ts";
+import { registerCompletions } from "./completions_cli.ts";
 
 /** Parses argv and runs the chosen command; resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -30,6 +34,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerMetrics(program, setExit);
   registerJournal(program, setExit);
   registerValidate(program, setExit);
+  registerCheck(program, setExit);
+  registerDoctor(program, setExit);
+  registerInit(program, setExit);
+  registerCompletions(program, setExit);
   const quiet = (c: Command): void => {
     c.exitOverride().configureOutput({ writeErr: () => {} });
     c.commands.forEach(quiet);

@@ -5,6 +5,8 @@
 // The process then dies by SIGKILL, exactly like a machine losing power mid-run: no finally
 // block, no manifest, no metric, no temp file cleanup. Crash tests rely on it.
 
+import { writeStderr } from "../observe/log.ts";
+
 let target: string | undefined;
 try {
   target = Deno.env.get("RIVET_TEST_PANIC_AT") || undefined;
@@ -15,7 +17,7 @@ try {
 /** Dies here when the crash point `name` is the one requested. */
 export function crashPoint(name: string): void {
   if (target !== undefined && target === name) {
-    Deno.stderr.writeSync(new TextEncoder().encode(`RIVET_TEST_PANIC_AT: crashing at ${name}\n`));
+    writeStderr(`RIVET_TEST_PANIC_AT: crashing at ${name}`);
     Deno.kill(Deno.pid, "SIGKILL");
   }
 }

@@ -15,19 +15,33 @@ import { arrowSchemaOf, rivetTypeLabel } from "../rivet_types.ts";
 import type { QueryResult, ReadRequest, Source, SourceConnection } from "../source.ts";
 import { mysqlSourceError } from "./mysql_errors.ts";
 import {
+  type CellAppender,
   type CellConverter,
   isVariableWidth,
+  mysqlCellAppender,
   mysqlColumnMapping,
   mysqlFastCellConverter,
   type MysqlFieldMeta,
   unsupportedColumnsMessage,
 } from "./mysql_types.ts";
 
-/** A batch is also cut when its buffers pass this size (spec 4.3: 64 MiB row buffer target). */
-const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+/** A batch is also cut when its buffers pass this size (as PostgreSQL batches: wide rows make short batches). */
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 // Narrow views of the mysql2 objects this module uses.
 type Cell = Uint8Array | null;
+/** A text-protocol row packet as mysql2 frames it: the row's cells are `buffer[offset, end)`. */
+interface RowPacket {
+  readonly buffer: Uint8Array;
+  readonly offset: number;
+  readonly end: number;
+}
+/** mysql2's per-query row parser (`Query#_rowParser`), which this module substitutes. */
+interface RowParser {
+  next(packet: RowPacket, fields: unknown, options: unknown): unknown;
+}
+/** What our row parser hands to mysql2 for each row: the row is already in the builder. */
+const DECODED_ROW = Object.freeze({ decoded: true });
 interface DriverError {
   readonly message?: string;
   readonly errno?: number;
@@ -106,6 +120,16 @@ function mb(bytes: number): string {
 }
 
 const utf8 = new TextDecoder();
+
+function tooLarge(column: string, bytes: number, max: number, row: number): SourceError {
+  return new SourceError(
+    `RIVET_VALUE_TOO_LARGE: column '${column}' has a single value of ${
+      mb(bytes)
+    } MB, above the per-cell limit of ${
+      mb(max)
+    } MB (row ${row}) — raise tuning.max_value_mb or leave the column out of the query`,
+  );
+}
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class MysqlSource implements Source {
@@ -303,6 +327,7 @@ export class MysqlSource implements Source {
     let converters: CellConverter[] = [];
     let sized: boolean[] = [];
     let specs: ColumnSpec[] = [];
+    let appenders: CellAppender[] = [];
     let rowNo = 0;
     let unsupported: string | null = null;
 
@@ -325,6 +350,8 @@ export class MysqlSource implements Source {
           converters = list.map((f, i) => mysqlFastCellConverter(f, specs[i]!.type));
           sized = specs.map((s) => isVariableWidth(s.type));
           builder = new BatchBuilder(specs);
+          const cols = builder.columns;
+          appenders = list.map((f, i) => mysqlCellAppender(f, specs[i]!.type, cols[i]!));
         }
         resolve(list);
       });
@@ -342,8 +369,80 @@ export class MysqlSource implements Source {
       });
     });
 
+    // mysql2 assigns its row parser right after the `fields` event; ours takes its place.
+    let driverParser: RowParser | null = null;
+    let lastBuf: Uint8Array | null = null;
+    let view: Uint8Array = new Uint8Array(0);
+    const rawParser: RowParser = {
+      next: (packet, fields, options) => {
+        if (!builder) return driverParser!.next(packet, fields, options);
+        if (failure || finished) return DECODED_ROW;
+        if (packet.buffer !== lastBuf) {
+          lastBuf = packet.buffer; // a plain view: Buffer#subarray is slow
+          view = new Uint8Array(lastBuf.buffer, lastBuf.byteOffset, lastBuf.byteLength);
+        }
+        decodeRow(builder, view, packet.offset, packet.end);
+        return DECODED_ROW;
+      },
+    };
+    try {
+      Object.defineProperty(q, "_rowParser", {
+        configurable: true,
+        get: () => rawParser,
+        set: (v: RowParser) => (driverParser = v),
+      });
+    } catch { /* rows arrive as arrays of cells instead */ }
+    const decodeRow = (b: BatchBuilder, buf: Uint8Array, start: number, end: number) => {
+      const cols = b.columns;
+      const n = appenders.length;
+      const max = req.maxValueBytes;
+      let p = start;
+      let i = 0;
+      try {
+        for (; i < n; i++) {
+          const c0 = buf[p]!;
+          if (c0 === 0xfb) {
+            cols[i]!.appendNull();
+            p++;
+            continue;
+          }
+          let len: number;
+          if (c0 < 0xfb) {
+            len = c0;
+            p += 1;
+          } else if (c0 === 0xfc) {
+            len = buf[p + 1]! | (buf[p + 2]! << 8);
+            p += 3;
+          } else if (c0 === 0xfd) {
+            len = buf[p + 1]! | (buf[p + 2]! << 8) | (buf[p + 3]! << 16);
+            p += 4;
+          } else {
+            len = (buf[p + 1]! | (buf[p + 2]! << 8) | (buf[p + 3]! << 16)) +
+              buf[p + 4]! * 0x1000000 +
+              (buf[p + 5]! | (buf[p + 6]! << 8) | (buf[p + 7]! << 16)) * 0x100000000;
+            p += 9;
+          }
+          if (p + len > end) {
+            throw new SourceError(`MySQL sent a truncated row (row ${rowNo + 1})`);
+          }
+          if (sized[i] && max > 0 && len > max) throw tooLarge(specs[i]!.name, len, max, rowNo + 1);
+          appenders[i]!(buf, p, p + len);
+          p += len;
+        }
+        b.endRow();
+        rowNo++;
+      } catch (err) {
+        stop(this.#valueError(err, specs[i], rowNo + 1));
+      }
+    };
+
     q.on("result", (row) => {
-      if (failure || finished || !builder || !Array.isArray(row)) return;
+      if (failure || finished || !builder) return;
+      if (row === DECODED_ROW) {
+        afterRow(builder);
+        return;
+      }
+      if (!Array.isArray(row)) return;
       const b = builder;
       let i = 0;
       try {
@@ -355,13 +454,7 @@ export class MysqlSource implements Source {
             continue;
           }
           if (sized[i] && req.maxValueBytes > 0 && raw.length > req.maxValueBytes) {
-            throw new SourceError(
-              `RIVET_VALUE_TOO_LARGE: column '${specs[i]!.name}' has a single value of ${
-                mb(raw.length)
-              } MB, above the per-cell limit of ${mb(req.maxValueBytes)} MB (row ${
-                rowNo + 1
-              }) — raise tuning.max_value_mb or leave the column out of the query`,
-            );
+            throw tooLarge(specs[i]!.name, raw.length, req.maxValueBytes, rowNo + 1);
           }
           column.append(converters[i]!(raw));
         }
@@ -371,6 +464,11 @@ export class MysqlSource implements Source {
         stop(this.#valueError(err, specs[i], rowNo + 1));
         return;
       }
+      afterRow(b);
+    });
+
+    /** Cuts a batch when it is full and pauses the socket until the consumer takes it. */
+    const afterRow = (b: BatchBuilder) => {
       if (b.rows >= req.batchSize || ((b.rows & 255) === 0 && b.byteSize >= MAX_BATCH_BYTES)) {
         ready.push(b.finish());
         if (!ended) {
@@ -379,7 +477,7 @@ export class MysqlSource implements Source {
         }
         notify();
       }
-    });
+    };
 
     const release = async () => {
       if (finished) return;

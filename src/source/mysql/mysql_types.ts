@@ -16,6 +16,13 @@
 // * Decimal text that has more fraction digits than the scale, or does not fit the precision,
 //   fails instead of being truncated (spec 11.2 #13).
 import { isUtf8 } from "node:buffer";
+import {
+  BoolBuilder,
+  type ColumnBuilder,
+  DecimalBuilder,
+  FixedWidthBuilder,
+  VarBinaryBuilder,
+} from "../batch_builder.ts";
 import type { ColumnSpec, Fidelity, RivetType } from "../rivet_types.ts";
 import {
   daysFromCivil,
@@ -292,34 +299,41 @@ function smallIntSlow(b: Uint8Array, min: number, max: number, what: string): nu
   return Number(v);
 }
 
-/** An integer of at most 15 digits as a number (exact), or undefined when it is not one. */
-function shortInt(b: Uint8Array): number | undefined {
-  let i = b[0] === 0x2d ? 1 : 0;
-  const n = b.length;
-  if (i >= n || n - i > 15) return undefined;
+/** The integer in `b[s, e)` of at most 15 digits as a number (exact), or undefined when it is not one. */
+function shortInt(b: Uint8Array, s = 0, e = b.length): number | undefined {
+  const neg = b[s] === 0x2d;
+  let i = neg ? s + 1 : s;
+  if (i >= e || e - i > 15) return undefined;
   let v = 0;
-  for (; i < n; i++) {
+  for (; i < e; i++) {
     const d = b[i]! - 0x30;
     if (d < 0 || d > 9) return undefined;
     v = v * 10 + d;
   }
-  return b[0] === 0x2d ? -v : v;
+  return neg ? -v : v;
 }
 
 const POW10: readonly number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
- * `[-]digits[.digits]` as the unscaled number at `scale` when it has at most 15 digits, its
- * fraction fits `scale` and it fits `precision`; undefined sends it to the exact slow path.
+ * `[-]digits[.digits]` in `b[s, e)` as the unscaled number at `scale` when it has at most 15
+ * digits, its fraction fits `scale` and it fits `precision`; undefined sends it to the exact slow
+ * path.
  */
-function shortDecimal(b: Uint8Array, precision: number, scale: number): number | undefined {
-  const n = b.length;
-  let i = b[0] === 0x2d ? 1 : 0;
-  if (i >= n || n - i > 16) return undefined;
+function shortDecimal(
+  b: Uint8Array,
+  precision: number,
+  scale: number,
+  s = 0,
+  e = b.length,
+): number | undefined {
+  const neg = b[s] === 0x2d;
+  let i = neg ? s + 1 : s;
+  if (i >= e || e - i > 16) return undefined;
   let v = 0;
   let frac = -1;
   let digits = 0;
-  for (; i < n; i++) {
+  for (; i < e; i++) {
     const c = b[i]!;
     if (c === 0x2e && frac < 0) {
       frac = 0;
@@ -334,7 +348,7 @@ function shortDecimal(b: Uint8Array, precision: number, scale: number): number |
   if (digits === 0 || digits > 15 || frac > scale || frac === 0 || scale > 15) return undefined;
   v *= POW10[scale - Math.max(frac, 0)]!;
   if (v > Number.MAX_SAFE_INTEGER || v >= 10 ** precision) return undefined;
-  return b[0] === 0x2d ? -v : v;
+  return neg ? -v : v;
 }
 
 /** Digits at `b[p, p + k)` as a number, or -1 when one is not a digit. */
@@ -349,21 +363,20 @@ function digitsAt(b: Uint8Array, p: number, k: number): number {
 }
 
 /**
- * `YYYY-MM-DD HH:MM:SS[.f{1,6}]` of a valid day in 1970..2200 as microseconds (a safe integer),
- * or undefined for anything else (which takes the exact slow path).
+ * `YYYY-MM-DD HH:MM:SS[.f{1,6}]` in `b[s, e)` of a valid day in 1970..2200 as microseconds (a safe
+ * integer), or undefined for anything else (which takes the exact slow path).
  */
-function shortTimestamp(b: Uint8Array): number | undefined {
-  const n = b.length;
-  if (n < 19 || n === 20 || n > 26 || b[4] !== 0x2d || b[7] !== 0x2d || b[10] !== 0x20) {
-    return undefined;
-  }
-  if (b[13] !== 0x3a || b[16] !== 0x3a || (n > 19 && b[19] !== 0x2e)) return undefined;
-  const y = digitsAt(b, 0, 4);
-  const m = digitsAt(b, 5, 2);
-  const d = digitsAt(b, 8, 2);
-  const hh = digitsAt(b, 11, 2);
-  const mi = digitsAt(b, 14, 2);
-  const ss = digitsAt(b, 17, 2);
+function shortTimestamp(b: Uint8Array, s = 0, e = b.length): number | undefined {
+  const n = e - s;
+  if (n < 19 || n === 20 || n > 26 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d) return undefined;
+  if (b[s + 10] !== 0x20 || b[s + 13] !== 0x3a || b[s + 16] !== 0x3a) return undefined;
+  if (n > 19 && b[s + 19] !== 0x2e) return undefined;
+  const y = digitsAt(b, s, 4);
+  const m = digitsAt(b, s + 5, 2);
+  const d = digitsAt(b, s + 8, 2);
+  const hh = digitsAt(b, s + 11, 2);
+  const mi = digitsAt(b, s + 14, 2);
+  const ss = digitsAt(b, s + 17, 2);
   if (y < 1970 || y > 2200 || m < 1 || m > 12 || d < 1 || hh < 0 || hh > 23 || mi < 0) {
     return undefined;
   }
@@ -371,11 +384,22 @@ function shortTimestamp(b: Uint8Array): number | undefined {
   if (d > (m === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[m - 1]!)) return undefined;
   let us = 0;
   if (n > 20) {
-    const f = digitsAt(b, 20, n - 20);
+    const f = digitsAt(b, s + 20, n - 20);
     if (f < 0) return undefined;
     us = f * POW10[26 - n]!;
   }
   return (daysFromCivil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss) * 1_000_000 + us;
+}
+
+/** `YYYY-MM-DD` in `b[s, e)` of a real day in years 1..9999 as days since 1970, else undefined. */
+function shortDate(b: Uint8Array, s: number, e: number): number | undefined {
+  if (e - s !== 10 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d) return undefined;
+  const y = digitsAt(b, s, 4);
+  const m = digitsAt(b, s + 5, 2);
+  const d = digitsAt(b, s + 8, 2);
+  if (y < 1 || m < 1 || m > 12 || d < 1) return undefined;
+  if (d > (m === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[m - 1]!)) return undefined;
+  return daysFromCivil(y, m, d);
 }
 
 function bigInt(b: Uint8Array, min: bigint, max: bigint, what: string): bigint {
@@ -485,6 +509,7 @@ function converter(f: MysqlFieldMeta, target: RivetType, fast: boolean): CellCon
     case "bool":
       if (bits) return (b) => b.some((x) => x !== 0);
       return (b) => {
+        if (b.length === 1 && b[0]! >= 0x30 && b[0]! <= 0x39) return b[0] !== 0x30;
         const text = ascii(b).toLowerCase();
         if (text === "true" || text === "t") return true;
         if (text === "false" || text === "f") return false;
@@ -537,6 +562,99 @@ function converter(f: MysqlFieldMeta, target: RivetType, fast: boolean): CellCon
       return () => {
         throw new ValueError(`MySQL has no array type to read as ${what}`);
       };
+  }
+}
+
+/** Appends the non-NULL cell `b[s, e)` to a column; throws ValueError like the converters. */
+export type CellAppender = (b: Uint8Array, s: number, e: number) => void;
+
+/**
+ * Appends cells straight from a row packet's bytes into `column` (the builder of `target`): the
+ * common text forms (ASCII or valid UTF-8 strings, integers and decimals of up to 15 digits,
+ * `YYYY-MM-DD[ HH:MM:SS[.f]]` dates and timestamps, 0/1 booleans) are parsed in place without a
+ * per-cell view or string; anything else goes through `mysqlFastCellConverter` on a view, so the
+ * values and errors are exactly the converters'. `b` must be a plain Uint8Array (not a Buffer),
+ * so that `subarray` is cheap.
+ */
+export function mysqlCellAppender(
+  f: MysqlFieldMeta,
+  target: RivetType,
+  column: ColumnBuilder,
+): CellAppender {
+  const convert = converter(f, target, true);
+  const slow: CellAppender = (b, s, e) => column.append(convert(b.subarray(s, e)));
+  if (f.columnType === T.BIT) return slow;
+  switch (target.kind) {
+    case "bool": {
+      if (!(column instanceof BoolBuilder)) return slow;
+      return (b, s, e) => {
+        const c = b[s]!;
+        if (e - s === 1 && c >= 0x30 && c <= 0x39) column.appendBool(c !== 0x30);
+        else slow(b, s, e);
+      };
+    }
+    case "int16":
+    case "int32": {
+      if (!(column instanceof FixedWidthBuilder)) return slow;
+      const [min, max] = target.kind === "int16" ? [-32768, 32767] : [-(2 ** 31), 2 ** 31 - 1];
+      return (b, s, e) => {
+        const v = shortInt(b, s, e);
+        if (v !== undefined && v >= min && v <= max && (v !== 0 || b[s] !== 0x2d)) {
+          column.appendNumber(v);
+        } else slow(b, s, e);
+      };
+    }
+    case "int64":
+    case "uint64": {
+      if (!(column instanceof FixedWidthBuilder)) return slow;
+      const unsigned = target.kind === "uint64";
+      return (b, s, e) => {
+        const v = shortInt(b, s, e);
+        if (v !== undefined && (!unsigned || v >= 0)) column.appendNumber(v);
+        else slow(b, s, e);
+      };
+    }
+    case "decimal": {
+      if (!(column instanceof DecimalBuilder)) return slow;
+      const { precision, scale } = target;
+      return (b, s, e) => {
+        const v = shortDecimal(b, precision, scale, s, e);
+        if (v !== undefined) column.appendSafeInteger(v);
+        else slow(b, s, e);
+      };
+    }
+    case "date": {
+      if (!(column instanceof FixedWidthBuilder)) return slow;
+      return (b, s, e) => {
+        const v = shortDate(b, s, e);
+        if (v !== undefined) column.appendNumber(v);
+        else slow(b, s, e);
+      };
+    }
+    case "timestamp":
+    case "timestamp_tz": {
+      if (!(column instanceof FixedWidthBuilder)) return slow;
+      return (b, s, e) => {
+        const v = shortTimestamp(b, s, e);
+        if (v !== undefined) column.appendNumber(v);
+        else slow(b, s, e);
+      };
+    }
+    case "binary":
+      if (f.columnType === T.GEOMETRY || !(column instanceof VarBinaryBuilder)) return slow;
+      return (b, s, e) => column.appendBytes(b, s, e);
+    case "string": {
+      if (target.logical === "uuid" && f.characterSet === BINARY_CHARSET) return slow;
+      if (!(column instanceof VarBinaryBuilder)) return slow;
+      return (b, s, e) => {
+        let i = s;
+        while (i < e && b[i]! < 0x80) i++;
+        if (i === e || isUtf8(b.subarray(i, e))) column.appendBytes(b, s, e);
+        else column.append(utf8.decode(b.subarray(s, e)));
+      };
+    }
+    default:
+      return slow;
   }
 }
 

@@ -419,7 +419,11 @@ export class PostgresSource implements Source {
         detach();
         await stop();
       },
-    }, { highWaterMark: 1 });
+    }, {
+      // One batch ahead: the next FETCH is sent while the consumer encodes the current batch,
+      // so decoding overlaps encoding instead of waiting on the server (still one FETCH each).
+      highWaterMark: 2,
+    });
 
     const columns: readonly ColumnSpec[] = cursor.plans.map((p) => p.spec);
     return { columns, schema: cursor.builder.schema, batches };

@@ -31,7 +31,9 @@ for (const engine of ["postgres", "mysql"] as const) {
       await exec(
         `DROP TABLE IF EXISTS ${table}`,
         `CREATE TABLE ${table} (id int primary key, v varchar(20))`,
-        `INSERT INTO ${table} VALUES ${Array.from({ length: 300 }, (_, i) => `(${i + 1}, 'v${i + 1}')`).join(",")}`,
+        `INSERT INTO ${table} VALUES ${
+          Array.from({ length: 300 }, (_, i) => `(${i + 1}, 'v${i + 1}')`).join(",")
+        }`,
       );
       const dir = await Deno.makeTempDir({ prefix: "rivet_crash_" });
       const cfg = path.join(dir, "rivet.yaml");
@@ -42,7 +44,10 @@ exports:
   - { name: inc, table: ${table}, mode: incremental, cursor_column: id, format: parquet, destination: { type: local, path: ./out } }
 `,
       );
-      const crashed = await runRivet(["run", "-c", cfg], { cwd: dir, env: { RIVET_TEST_PANIC_AT: c.point } });
+      const crashed = await runRivet(["run", "-c", cfg], {
+        cwd: dir,
+        env: { RIVET_TEST_PANIC_AT: c.point },
+      });
       assert.notEqual(crashed.code, 0);
       const out = path.join(dir, "out");
       assert.equal((await dataFiles(out)).length, c.files, "data files after the crash");

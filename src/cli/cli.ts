@@ -12,6 +12,10 @@ import { registerCheck } from "./check_cli.ts";
 import { registerDoctor } from "./doctor_cli.ts";
 import { registerInit } from "./init_cli.ts";
 import { registerCompletions } from "./completions_cli.ts";
+import { registerPlan } from "./plan_cli.ts";
+import { registerApply } from "./apply_cli.ts";
+import { registerReconcile } from "./reconcile_cli.ts";
+import { registerRepair } from "./repair_cli.ts";
 
 /** Parses argv and runs the chosen command; resolves to the exit code. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -37,6 +41,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerCheck(program, setExit);
   registerDoctor(program, setExit);
   registerInit(program, setExit);
+  registerPlan(program, setExit);
+  registerApply(program, setExit);
+  registerReconcile(program, setExit);
+  registerRepair(program, setExit);
   registerCompletions(program, setExit);
   const quiet = (c: Command): void => {
     c.exitOverride().configureOutput({ writeErr: () => {} });

@@ -178,3 +178,41 @@ exports:
   const again = await runRivet(["run", "-c", cfg, "--validate"], { cwd: dir });
   assert.equal(again.code, 0, again.stderr);
 });
+
+Deno.test("run --reconcile recounts the export's own query at the source and reports MATCH", async () => {
+  await pgExec(
+    `DROP TABLE IF EXISTS ${T}_r`,
+    `CREATE TABLE ${T}_r (id int, ts timestamptz)`,
+    `INSERT INTO ${T}_r SELECT g, now() - g * interval '1 day' FROM generate_series(0, 29) g`,
+  );
+  const { dir, cfg } = await setup(`source: { type: postgres, url: "${PG_URL}" }
+exports:
+  - { name: full_r, table: ${T}_r, format: csv, destination: { type: local, path: ./a } }
+  - { name: tw_r, table: ${T}_r, mode: time_window, time_column: ts, days_window: 5, format: csv, destination: { type: local, path: ./b } }
+`);
+  const r = await runRivet(["run", "-c", cfg, "--reconcile"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const journal = await runRivet(["journal", "-c", cfg, "-e", "tw_r", "--json"], { cwd: dir });
+  assert.match(journal.stdout, /ReconciliationResult/);
+  assert.match(journal.stdout, /"matched":\s*true/);
+  const single = await runRivet(["run", "-c", cfg, "-e", "full_r", "--reconcile"], { cwd: dir });
+  assert.match(single.stderr, /reconcile: MATCH \(30\/30\)/);
+});
+
+Deno.test("run --reconcile fails the export when the source count differs from the rows written", async () => {
+  // A query whose row count grows on every execution: the count can never match the export.
+  await pgExec(
+    `DROP SEQUENCE IF EXISTS rivet_reconcile_seq`,
+    `CREATE SEQUENCE rivet_reconcile_seq START 10`,
+  );
+  const { dir, cfg } = await setup(`source: { type: postgres, url: "${PG_URL}" }
+exports:
+  - name: drifting
+    query: "SELECT generate_series(1, nextval('rivet_reconcile_seq')::int) AS x"
+    format: csv
+    destination: { type: local, path: ./out }
+`);
+  const r = await runRivet(["run", "-c", cfg, "--reconcile"], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /reconcile MISMATCH: exported 10 rows but the source now counts 11/);
+});

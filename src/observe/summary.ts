@@ -41,6 +41,17 @@ export function summaryBlock(o: ExportOutcome, extra: { reportPath?: string } = 
   if (o.format === "parquet" && o.compression !== "zstd") row("compression", o.compression);
   if (o.retries > 0) row("retries", String(o.retries));
   if (o.validated !== null) row("validated", o.validated ? "pass" : "FAIL");
+  if (o.quality !== null) row("quality", o.quality ? "pass" : "FAIL");
+  if (o.schemaChanged !== null) row("schema", o.schemaChanged ? "CHANGED" : "unchanged");
+  if (o.reconciliation) {
+    const r = o.reconciliation;
+    row(
+      "reconcile",
+      r.matched
+        ? `MATCH (${r.exported_rows}/${r.source_count})`
+        : `MISMATCH (exported ${r.exported_rows} vs source ${r.source_count})`,
+    );
+  }
   if (o.parts.length > 0 && o.destinationKind !== "stdout") row("output", o.destinationUri);
   if (o.error) row("error", oneLine(o.error, 240));
   if (extra.reportPath) row("report", extra.reportPath);

@@ -331,6 +331,30 @@ export function verificationProblems(v: Verification): string {
     .join("; ");
 }
 
+/** The outcome of `--reconcile`: the source's count of the export query against rows written. */
+export interface Reconciliation {
+  readonly source_count: number;
+  readonly exported_rows: number;
+  readonly matched: boolean;
+}
+
+/** `SELECT COUNT(*)` of the exact query the export ran, on a new connection (spec 8.2.1). */
+export async function reconcileCount(
+  plan: ExportPlan,
+  source: SourceConnection,
+  exported: number,
+  deps: ExportJobDeps,
+): Promise<Reconciliation> {
+  const src = await deps.openSource(source);
+  try {
+    const text = await src.scalar(`SELECT COUNT(*) FROM (${plan.query}) AS _rivet_reconcile`);
+    const count = Number(text ?? "0");
+    return { source_count: count, exported_rows: exported, matched: count === exported };
+  } finally {
+    await src.close().catch(() => {});
+  }
+}
+
 export function isRetryable(err: unknown): boolean {
   return err instanceof RivetError && err.retryable;
 }
@@ -380,6 +404,7 @@ export async function runExportJob(
   let quality: QualityIssue[] | null = null;
   let destination: Destination | null = null;
   let validated: boolean | null = null;
+  let reconciliation: Reconciliation | null = null;
   let destSchema: arrow.Schema | null = null;
   try {
     destination = await deps.openDestination(plan.destination);
@@ -554,6 +579,27 @@ export async function runExportJob(
         );
       }
     }
+    if (plan.reconcile) {
+      if (plan.strategy.kind === "incremental") {
+        log.info(
+          `export '${plan.name}': --reconcile skipped for an incremental export (the source ` +
+            "count covers rows exported by earlier runs)",
+        );
+      } else {
+        reconciliation = await reconcileCount(plan, source, rows, deps);
+        journal.add({ kind: "ReconciliationResult", ...reconciliation });
+        if (!reconciliation.matched) {
+          throw new RivetError(
+            `export '${plan.name}': reconcile MISMATCH: exported ${reconciliation.exported_rows} ` +
+              `rows but the source now counts ${reconciliation.source_count}`,
+            {
+              exitClass: "data_integrity",
+              hint: "rows changed during the export, or rows were lost: run again and compare",
+            },
+          );
+        }
+      }
+    }
     if (extracted.shape && plan.shapeDriftFactor > 0) {
       const storedShape = new Map(
         Object.entries(await state.getShape(plan.name).catch(() => ({}))),
@@ -635,6 +681,7 @@ export async function runExportJob(
     destinationKind: plan.destination.type,
     destinationUri: destination?.uri ?? plan.destination.type,
     validated,
+    reconciliation,
     schemaChanged,
     schemaChanges,
     quality: quality === null ? null : qualityPassed(quality),

@@ -35,6 +35,12 @@ export interface ExportOutcome {
   readonly destinationKind: string;
   readonly destinationUri: string;
   readonly validated: boolean | null;
+  /** `--reconcile`: the source count of the export query against rows written; null if not run. */
+  readonly reconciliation?: {
+    readonly source_count: number;
+    readonly exported_rows: number;
+    readonly matched: boolean;
+  } | null;
   /** null when no schema was compared (0 rows or a failure before). */
   readonly schemaChanged: boolean | null;
   readonly schemaChanges: {

@@ -88,6 +88,7 @@ function failedOutcome(
     destinationKind: "-",
     destinationUri: "-",
     validated: null,
+    reconciliation: null,
     schemaChanged: null,
     schemaChanges: null,
     quality: null,
@@ -204,12 +205,6 @@ export async function executeRunPlan(
   const source = plan.source;
   for (const w of plan.warnings) log.warn(w);
   if (opts.force && !opts.resume) log.warn("--force without --resume has no effect");
-  if (opts.reconcile) {
-    log.warn(
-      "--reconcile is not available in this version yet: the prefix is verified as with " +
-        "--validate, but rows are not recounted at the source",
-    );
-  }
 
   const parallel = (opts.parallelExports || loaded.config.parallel_exports === true) &&
     plan.exports.length > 1 && opts.exportName === undefined;
@@ -249,7 +244,7 @@ export async function executeRunPlan(
       retries: o.retries,
       pg_temp_bytes_delta: null,
       validation: null,
-      reconciliation: null,
+      reconciliation: o.reconciliation ?? null,
       schema_changed: o.schemaChanged === true,
       schema_changes: o.schemaChanges ? [o.schemaChanges] : [],
       plan_warnings: o.planWarnings,

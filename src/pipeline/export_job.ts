@@ -102,6 +102,8 @@ export interface UnitSpec {
   readonly qualityGate: boolean;
   /** Called with the running row count (progress). */
   readonly onRows?: (rows: number) => void;
+  /** Sees every destination batch (after helper columns are dropped), e.g. to read a last key. */
+  readonly onBatch?: (batch: arrow.RecordBatch) => void;
 }
 
 /** The unit of a single (full / incremental / time-window) export. */
@@ -164,6 +166,17 @@ export async function extractOnce(
       },
     }),
   );
+  if (unit.onBatch) {
+    const tap = unit.onBatch;
+    stream = stream.pipeThrough(
+      new TransformStream<arrow.RecordBatch, arrow.RecordBatch>({
+        transform(batch, controller) {
+          tap(batch);
+          controller.enqueue(batch);
+        },
+      }),
+    );
+  }
   if (wantsMetaColumns(plan.metaColumns)) {
     stream = stream.pipeThrough(
       new MetaColumnsStream({

@@ -9,6 +9,7 @@ import { printHuman, printStdout, stderrIsTerminal } from "../observe/terminal.t
 import { aggregateBlock, compactLine, runAggregate, summaryBlock } from "../observe/summary.ts";
 import { defaultDeps, type ExportJobDeps, runExportJob } from "./export_job.ts";
 import { runChunkedJob } from "./chunked_job.ts";
+import { runKeysetJob } from "./keyset_job.ts";
 import type { ExportPlan } from "../plan/plan_types.ts";
 
 /** Runs one export with the runner its strategy needs. */
@@ -18,9 +19,14 @@ function runJob(
   state: StateStore,
   deps: ExportJobDeps,
 ): Promise<ExportOutcome> {
-  return e.strategy.kind === "chunked"
-    ? runChunkedJob(e, source, state, deps)
-    : runExportJob(e, source, state, deps);
+  switch (e.strategy.kind) {
+    case "chunked":
+      return runChunkedJob(e, source, state, deps);
+    case "keyset":
+      return runKeysetJob(e, source, state, deps);
+    default:
+      return runExportJob(e, source, state, deps);
+  }
 }
 import type { ExportOutcome } from "./outcome.ts";
 import { loadConfigFile, resolveSource } from "./config_io.ts";

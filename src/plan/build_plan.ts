@@ -104,10 +104,28 @@ function strategyFor(
     }
     case "chunked": {
       if (e.chunk_by_key !== undefined) {
-        throw new ConfigError(
-          "chunk_by_key (keyset pagination) is not available in this version of rivet yet; use " +
-            "chunk_column with an integer or date column, or chunk_dense: true",
-        );
+        const conflicts = (["chunk_column", "chunk_dense", "chunk_by_days", "chunk_count"] as const)
+          .filter((k) => e[k] !== undefined && e[k] !== false);
+        if (conflicts.length > 0) {
+          throw new ConfigError(
+            `chunk_by_key (keyset pagination) cannot be combined with ${conflicts.join(", ")}`,
+          );
+        }
+        if (e.table === undefined) {
+          throw new ConfigError(
+            "chunk_by_key needs `table:` (the key's unique index is checked on the table); " +
+              "replace query: with table:",
+          );
+        }
+        return {
+          query: base,
+          strategy: {
+            kind: "keyset",
+            key: e.chunk_by_key,
+            pageSize: e.chunk_size ?? 100_000,
+            table: e.table,
+          },
+        };
       }
       if (e.chunk_size_memory_mb !== undefined) {
         throw new ConfigError(
@@ -264,6 +282,7 @@ function planExport(
     reconcile: opts.reconcile,
     resume: opts.resume,
     force: opts.force,
+    ...(opts.worker === true ? { worker: true } : {}),
     verify: e.verify ?? "size",
     engine: dialect,
   };
@@ -311,6 +330,9 @@ export function buildRunPlan(
       "resume-no-checkpoint: --resume has no effect unless strategy is chunked with " +
         "chunk_checkpoint: true",
     );
+  }
+  if (opts.worker === true && !checkpointed) {
+    warnings.push("--worker has no effect unless strategy is chunked with chunk_checkpoint: true");
   }
   return deepFreeze({ source, exports, rejected, warnings });
 }

@@ -57,6 +57,15 @@ export type Strategy =
     readonly table: string | null;
   }
   | {
+    readonly kind: "keyset";
+    /** `chunk_by_key`: a NOT NULL, single-column unique key. */
+    readonly key: string;
+    /** Rows per page (`chunk_size`). */
+    readonly pageSize: number;
+    /** The export's `table:` (keyset needs it to check the key). */
+    readonly table: string;
+  }
+  | {
     readonly kind: "timewindow";
     readonly column: string;
     readonly columnType: "timestamp" | "unix";
@@ -108,6 +117,8 @@ export interface ExportPlan {
   readonly reconcile: boolean;
   readonly resume: boolean;
   readonly force: boolean;
+  /** `--worker`: join (or start) the export's shared chunk run instead of refusing it. */
+  readonly worker?: boolean;
   /** Required verification depth of the destination prefix (`verify:`). */
   readonly verify: "size" | "content";
   readonly engine: "postgres" | "mysql";
@@ -119,6 +130,7 @@ export interface RunOptions {
   readonly reconcile: boolean;
   readonly resume: boolean;
   readonly force: boolean;
+  readonly worker?: boolean;
 }
 
 /** One export that could not be planned, with the reason; it fails without running. */

@@ -223,3 +223,43 @@ Deno.test("a PostgreSQL backend terminated mid-chunk is retried and the export c
   assert.match(r.stderr, /retry 1\//);
   assertExactlyOnce(await manifestIds(path.join(dir, "out")));
 });
+
+Deno.test("a MariaDB connection killed mid-chunk is retried and the export completes exactly", async () => {
+  const table = "rivet_chunk_kill_my";
+  await mysqlExec(
+    `DROP TABLE IF EXISTS ${table}`,
+    `CREATE TABLE ${table} (id INT PRIMARY KEY, note TEXT)`,
+    // Wide rows, so the server is still sending (not done into socket buffers) when it is killed.
+    `INSERT INTO ${table} SELECT seq, REPEAT(CONCAT('n', seq), 4000) FROM seq_1_to_4000`,
+  );
+  const { dir, cfg } = await setup(`source: { type: mysql, url: "${MYSQL_URL}" }
+exports:
+  - name: chk
+    table: ${table}
+    mode: chunked
+    chunk_column: id
+    chunk_size: 1000
+    chunk_checkpoint: true
+    format: parquet
+    tuning: { batch_size: 100, throttle_ms: 40, max_retries: 3, retry_backoff_ms: 100 }
+    destination: { type: local, path: ./out }
+`);
+  const run = runRivet(["run", "-c", cfg], { cwd: dir });
+  let killed = 0;
+  for (let i = 0; i < 100 && killed === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const rows = await mysqlExec(
+      `SELECT ID AS id FROM information_schema.PROCESSLIST
+        WHERE INFO LIKE 'SELECT * FROM ${table} WHERE%' AND ID <> CONNECTION_ID()`,
+    );
+    for (const r of rows) {
+      await mysqlExec(`KILL ${r.id}`).catch(() => {});
+      killed++;
+    }
+  }
+  const r = await run;
+  assert.ok(killed > 0, "a connection was killed");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /retry 1\//);
+  assertExactlyOnce(await manifestIds(path.join(dir, "out")), 4000);
+});

@@ -47,6 +47,8 @@ const BY_ERRNO: ReadonlyMap<number, MysqlErrorClass> = new Map([
   [1317, transient("query interrupted (1317)", false)],
   [2006, transient("server has gone away (2006)", true)],
   [2013, transient("lost connection during query (2013)", true)],
+  // An administrator's KILL (or a failover) ends the connection, not the data: reconnect.
+  [1927, transient("connection was killed (1927)", true)], // MariaDB ER_CONNECTION_KILLED
   [1045, permanent("access denied (1045)")],
   [1044, permanent("access denied to database (1044)")],
   [1049, permanent("unknown database (1049)")],

@@ -63,6 +63,7 @@ interface DriverConnection {
   ): DriverQuery;
   connect(cb: (err: DriverError | null) => void): void;
   on(event: "error", fn: (err: DriverError) => void): void;
+  off(event: "error", fn: (err: DriverError) => void): void;
   pause(): void;
   resume(): void;
   destroy(): void;
@@ -479,9 +480,18 @@ export class MysqlSource implements Source {
       }
     };
 
+    // A connection the server closes mid-result (KILL, failover, restart) reports the loss on the
+    // connection only, never on the query: without this the stream would wait forever.
+    const onConnectionError = (err: DriverError) => {
+      if (ended) return;
+      this.#discard(conn);
+      stop(this.#fail(err, "query failed on MySQL"));
+    };
+    conn.on("error", onConnectionError);
     const release = async () => {
       if (finished) return;
       finished = true;
+      conn.off("error", onConnectionError);
       clearTimeout(resumeTimer);
       signal?.removeEventListener("abort", onAbort);
       await restore();
@@ -498,6 +508,7 @@ export class MysqlSource implements Source {
       await fieldsPromise;
     } catch (err) {
       signal?.removeEventListener("abort", onAbort);
+      conn.off("error", onConnectionError);
       finished = true;
       throw err;
     }

@@ -1,9 +1,18 @@
 // The contract of an output format: Arrow record batches in, file bytes out (execution layer).
 import type * as arrow from "apache-arrow";
+import type { FileDigest } from "./content_digest.ts";
+
+export type { FileDigest } from "./content_digest.ts";
 
 export interface FormatEncoder {
   /** Batches in, encoded bytes out; closing the writable side finishes the file (footer). */
   readonly stream: TransformStream<arrow.RecordBatch, Uint8Array>;
+  /**
+   * xxh3 + MD5 + length of exactly the bytes the readable side produced, computed where they
+   * were produced; resolves once the file is finished. Encoders without it are hashed by the
+   * caller.
+   */
+  readonly digest?: () => Promise<FileDigest>;
 }
 
 export interface Format {

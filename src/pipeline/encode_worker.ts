@@ -1,23 +1,39 @@
-// Web Worker that runs parquet-wasm for one Parquet file: Arrow IPC batches in, file bytes out, off the read loop (execution layer).
+// Long-lived Web Worker that encodes data files (Parquet via parquet-wasm, or CSV) and fingerprints their bytes, off the read loop (execution layer).
 //
-// Protocol (main → worker): `{ kind: "start", codec, rowGroupRows }` once, then
-// `{ kind: "batch", ipc }` per batch (the IPC stream bytes are transferred, not copied), then
-// `{ kind: "end" }`. Worker → main: `{ kind: "ack" }` once a batch is inside the writer,
-// `{ kind: "bytes", chunk }` (transferred) as the writer produces them, `{ kind: "done" }` after
-// the footer, or `{ kind: "error", message }`. The main side bounds batches in flight with the acks.
-import * as pq from "parquet-wasm";
+// One worker encodes one file at a time and is reused for the next (see encode_worker_pool.ts),
+// so a chunked run pays the module load and wasm instantiation once per stream, not per file.
+// Protocol (main → worker): optionally `{ kind: "warm", format }` to load the encoder early;
+// per file `{ kind: "start", job }`, then `{ kind: "batch", ipc }` per batch (Arrow IPC stream
+// bytes, transferred), then `{ kind: "end" }`. Worker → main: `{ kind: "ack" }` once a batch is
+// inside the encoder, `{ kind: "bytes", chunk }` (transferred) as file bytes are produced,
+// `{ kind: "done", digest }` after the last byte (xxh3 + MD5 + length of exactly the bytes sent),
+// or `{ kind: "error", message }`, after which the main side terminates the worker.
+import type * as pq from "parquet-wasm";
+import { ContentDigest, type FileDigest } from "../format/content_digest.ts";
 
 export type EncodeCodec = "zstd" | "snappy" | "gzip" | "lz4" | "none";
 
+/** What one file is. */
+export type EncodeJob =
+  | {
+    readonly format: "parquet";
+    readonly codec: EncodeCodec;
+    readonly rowGroupRows: number;
+    /** Columns written without dictionary encoding (their values are nearly all distinct). */
+    readonly plainColumns: readonly string[];
+  }
+  | { readonly format: "csv" };
+
 export type ToWorker =
-  | { readonly kind: "start"; readonly codec: EncodeCodec; readonly rowGroupRows: number }
+  | { readonly kind: "warm"; readonly format: EncodeJob["format"] }
+  | { readonly kind: "start"; readonly job: EncodeJob }
   | { readonly kind: "batch"; readonly ipc: Uint8Array }
   | { readonly kind: "end" };
 
 export type FromWorker =
   | { readonly kind: "ack" }
   | { readonly kind: "bytes"; readonly chunk: Uint8Array }
-  | { readonly kind: "done" }
+  | { readonly kind: "done"; readonly digest: FileDigest }
   | { readonly kind: "error"; readonly message: string };
 
 interface WorkerScope {
@@ -25,18 +41,20 @@ interface WorkerScope {
   postMessage(msg: FromWorker, transfer?: Transferable[]): void;
 }
 
-const CODECS: Readonly<Record<EncodeCodec, pq.Compression>> = {
-  zstd: pq.Compression.ZSTD,
-  snappy: pq.Compression.SNAPPY,
-  gzip: pq.Compression.GZIP,
-  lz4: pq.Compression.LZ4_RAW, // raw LZ4 (the framed `LZ4` codec is deprecated by Parquet)
-  none: pq.Compression.UNCOMPRESSED,
-};
+/** The encoder of the file being written. */
+interface FileEncoder {
+  batch(ipc: Uint8Array): Promise<void>;
+  end(): Promise<void>;
+}
 
 const scope = globalThis as unknown as WorkerScope;
-let writer: WritableStreamDefaultWriter<pq.RecordBatch> | null = null;
-let drained: Promise<void> | null = null;
+let file: FileEncoder | null = null;
+let digest: ContentDigest | null = null;
 let failed = false;
+
+const parquetModule = () => import("parquet-wasm");
+const csvModules = () =>
+  Promise.all([import("apache-arrow"), import("../format/csv/csv_format.ts")]);
 
 function fail(err: unknown): void {
   if (failed) return;
@@ -44,32 +62,78 @@ function fail(err: unknown): void {
   scope.postMessage({ kind: "error", message: err instanceof Error ? err.message : String(err) });
 }
 
-function start(codec: EncodeCodec, rowGroupRows: number): void {
-  const props = new pq.WriterPropertiesBuilder()
-    .setCompression(CODECS[codec])
+/** Fingerprints `chunk` and hands it to the main side (its buffer is transferred). */
+function send(chunk: Uint8Array): void {
+  digest!.update(chunk);
+  scope.postMessage({ kind: "bytes", chunk }, [chunk.buffer as ArrayBuffer]);
+}
+
+async function parquetFile(job: Extract<EncodeJob, { format: "parquet" }>): Promise<FileEncoder> {
+  const wasm = await parquetModule();
+  const codecs: Readonly<Record<EncodeCodec, pq.Compression>> = {
+    zstd: wasm.Compression.ZSTD,
+    snappy: wasm.Compression.SNAPPY,
+    gzip: wasm.Compression.GZIP,
+    lz4: wasm.Compression.LZ4_RAW, // raw LZ4 (the framed `LZ4` codec is deprecated by Parquet)
+    none: wasm.Compression.UNCOMPRESSED,
+  };
+  let builder = new wasm.WriterPropertiesBuilder()
+    .setCompression(codecs[job.codec])
     .setCreatedBy("rivet")
-    .setMaxRowGroupSize(rowGroupRows)
-    .build();
+    .setMaxRowGroupSize(job.rowGroupRows);
+  for (const c of job.plainColumns) builder = builder.setColumnDictionaryEnabled(c, false);
   const input = new TransformStream<pq.RecordBatch, pq.RecordBatch>(undefined, undefined, {
     highWaterMark: 1,
   });
-  writer = input.writable.getWriter();
-  const out = pq.transformParquetStream(input.readable, props) as Promise<
+  const writer = input.writable.getWriter();
+  const out = wasm.transformParquetStream(input.readable, builder.build()) as Promise<
     ReadableStream<Uint8Array>
   >;
-  drained = (async () => {
+  const drained = (async () => {
     const reader = (await out).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return;
       // Copy out of wasm-backed memory only when needed; transfer the copy's buffer.
-      const chunk = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
-        ? value
-        : value.slice();
-      scope.postMessage({ kind: "bytes", chunk }, [chunk.buffer as ArrayBuffer]);
+      send(
+        value.byteOffset === 0 && value.byteLength === value.buffer.byteLength
+          ? value
+          : value.slice(),
+      );
     }
   })();
   drained.catch(fail);
+  return {
+    async batch(ipc) {
+      const table = wasm.Table.fromIPCStream(ipc);
+      try {
+        for (const b of table.recordBatches()) await writer.write(b);
+      } finally {
+        table.free();
+      }
+    },
+    async end() {
+      await writer.close();
+      await drained;
+    },
+  };
+}
+
+async function csvFile(): Promise<FileEncoder> {
+  const [arrow, { CsvBatchEncoder }] = await csvModules();
+  let enc: InstanceType<typeof CsvBatchEncoder> | null = null;
+  return {
+    batch(ipc) {
+      const table = arrow.tableFromIPC(ipc);
+      enc ??= new CsvBatchEncoder(table.schema);
+      for (const b of table.batches) enc.encode(b, send);
+      return Promise.resolve();
+    },
+    end() {
+      enc?.finish(send);
+      return Promise.resolve();
+    },
+  };
 }
 
 let chain: Promise<void> = Promise.resolve();
@@ -79,19 +143,26 @@ scope.onmessage = (e) => {
   chain = chain.then(async () => {
     if (failed) return;
     try {
-      if (msg.kind === "start") start(msg.codec, msg.rowGroupRows);
-      else if (msg.kind === "batch") {
-        const table = pq.Table.fromIPCStream(msg.ipc);
-        try {
-          for (const b of table.recordBatches()) await writer!.write(b);
-        } finally {
-          table.free();
+      switch (msg.kind) {
+        case "warm":
+          await (msg.format === "parquet" ? parquetModule() : csvModules());
+          return;
+        case "start":
+          digest = await ContentDigest.create();
+          file = msg.job.format === "parquet" ? await parquetFile(msg.job) : await csvFile();
+          return;
+        case "batch":
+          await file!.batch(msg.ipc);
+          scope.postMessage({ kind: "ack" });
+          return;
+        case "end": {
+          await file!.end();
+          const result = digest!.finish();
+          file = null;
+          digest = null;
+          scope.postMessage({ kind: "done", digest: result });
+          return;
         }
-        scope.postMessage({ kind: "ack" });
-      } else {
-        await writer!.close();
-        await drained;
-        scope.postMessage({ kind: "done" });
       }
     } catch (err) {
       fail(err);

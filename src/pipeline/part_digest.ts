@@ -1,49 +1,37 @@
 // A pass-through stage that counts and fingerprints the bytes of one data file (execution layer).
-import { createHash } from "node:crypto";
-import { createXXHash3 } from "hash-wasm";
+//
+// Used only for encoders that do not report their own digest (see `FormatEncoder.digest`).
+import { ContentDigest, type FileDigest } from "../format/content_digest.ts";
 
 /** Counts bytes and computes xxh3-64 and MD5 of everything that flows through `stream`. */
 export class PartDigest {
   readonly stream: TransformStream<Uint8Array, Uint8Array>;
-  #bytes = 0;
-  #md5 = createHash("md5");
-  #xxh: Awaited<ReturnType<typeof createXXHash3>> | null = null;
-  #fingerprint: string | null = null;
-  #md5b64: string | null = null;
+  #digest: ContentDigest | null = null;
+  #result: FileDigest | null = null;
 
   constructor() {
     this.stream = new TransformStream<Uint8Array, Uint8Array>({
       start: async () => {
-        this.#xxh = await createXXHash3();
-        this.#xxh.init();
+        this.#digest = await ContentDigest.create();
       },
       transform: (chunk, controller) => {
-        this.#bytes += chunk.byteLength;
-        this.#md5.update(chunk);
-        this.#xxh!.update(chunk);
+        this.#digest!.update(chunk);
         controller.enqueue(chunk);
       },
       flush: () => {
-        this.#fingerprint = `xxh3:${this.#xxh!.digest("hex")}`;
-        this.#md5b64 = this.#md5.digest("base64");
+        this.#result = this.#digest!.finish();
       },
     });
   }
 
   /** Bytes seen so far. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#digest?.bytes ?? 0;
   }
 
-  /** `xxh3:<16 hex>`; available once the stream has closed. */
-  get fingerprint(): string {
-    if (this.#fingerprint === null) throw new Error("PartDigest read before the stream closed");
-    return this.#fingerprint;
-  }
-
-  /** Base64 MD5; available once the stream has closed. */
-  get md5(): string {
-    if (this.#md5b64 === null) throw new Error("PartDigest read before the stream closed");
-    return this.#md5b64;
+  /** The digest; available once the stream has closed. */
+  get result(): FileDigest {
+    if (this.#result === null) throw new Error("PartDigest read before the stream closed");
+    return this.#result;
   }
 }

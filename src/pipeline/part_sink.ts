@@ -1,7 +1,7 @@
 // Writes a stream of record batches into one or more encoded files, rotating at max_file_size (execution layer).
 import type * as arrow from "apache-arrow";
 import type { Destination, ObjectUpload } from "../destination/destination.ts";
-import type { Format } from "../format/format.ts";
+import type { FileDigest, Format } from "../format/format.ts";
 import { PartDigest } from "./part_digest.ts";
 
 /** A fully written part, not yet visible at the destination. */
@@ -16,7 +16,10 @@ export interface PendingPart {
 interface OpenPart {
   readonly upload: ObjectUpload;
   readonly writer: WritableStreamDefaultWriter<arrow.RecordBatch>;
-  readonly digest: PartDigest;
+  /** Bytes that reached the destination stream so far (for max_file_size). */
+  readonly counted: { bytes: number };
+  /** The file's digest, valid once the pipe has finished. */
+  readonly digest: () => Promise<FileDigest>;
   readonly piped: Promise<void>;
   rows: number;
 }
@@ -24,7 +27,9 @@ interface OpenPart {
 /**
  * Feeds batches to a format encoder whose bytes stream into the destination. A new part starts
  * after a batch that brought the current part to `maxBytes` (a batch is never split). Nothing
- * is opened before the first row, so a zero-row export writes no file.
+ * is opened before the first row, so a zero-row export writes no file. The encoder fingerprints
+ * its own bytes where it produces them (`FormatEncoder.digest`); only an encoder without that is
+ * hashed here.
  */
 export class PartSink {
   readonly pending: PendingPart[] = [];
@@ -48,7 +53,7 @@ export class PartSink {
     await part.writer.write(batch);
     part.rows += batch.numRows;
     this.#rows += batch.numRows;
-    if (this.maxBytes !== null && part.digest.bytes >= this.maxBytes) await this.#close();
+    if (this.maxBytes !== null && part.counted.bytes >= this.maxBytes) await this.#close();
   }
 
   /** Finishes the open part (its footer is written); call once after the last batch. */
@@ -71,12 +76,37 @@ export class PartSink {
   async #open(schema: arrow.Schema): Promise<OpenPart> {
     const encoder = await this.format.encoder(schema);
     const upload = await this.destination.create(this.provisionalName(this.pending.length));
-    const digest = new PartDigest();
-    const piped = encoder.stream.readable.pipeThrough(digest.stream).pipeTo(upload.writable);
+    const counted = { bytes: 0 };
+    let bytes = encoder.stream.readable;
+    let digest: () => Promise<FileDigest>;
+    if (encoder.digest) {
+      digest = encoder.digest;
+      bytes = bytes.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            counted.bytes += chunk.byteLength;
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+    } else {
+      const hashed = new PartDigest();
+      digest = () => Promise.resolve(hashed.result);
+      bytes = bytes.pipeThrough(hashed.stream).pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            counted.bytes += chunk.byteLength;
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+    }
+    const piped = bytes.pipeTo(upload.writable);
     piped.catch(() => {}); // observed through the writer and awaited in #close
     const part: OpenPart = {
       upload,
       writer: encoder.stream.writable.getWriter(),
+      counted,
       digest,
       piped,
       rows: 0,
@@ -89,13 +119,19 @@ export class PartSink {
     const part = this.#current!;
     await part.writer.close();
     await part.piped;
+    const d = await part.digest();
     this.#current = null;
+    if (d.bytes !== part.counted.bytes) {
+      throw new Error(
+        `part ${this.pending.length}: the encoder fingerprinted ${d.bytes} bytes but ${part.counted.bytes} were written`,
+      );
+    }
     this.pending.push({
       upload: part.upload,
       rows: part.rows,
-      bytes: part.digest.bytes,
-      contentFingerprint: part.digest.fingerprint,
-      contentMd5: part.digest.md5,
+      bytes: d.bytes,
+      contentFingerprint: d.fingerprint,
+      contentMd5: d.md5,
     });
   }
 }

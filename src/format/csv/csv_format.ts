@@ -5,9 +5,12 @@
 // lone CR deviates from 0.9.0, whose unquoted CR breaks many readers); inner quotes are doubled.
 // NULL is an empty cell. Lists are written as JSON array text (0.9.0 refused lists), Decimal256
 // is written exactly (0.9.0 refused it). No compression (spec 6.6).
+// Files of more than one batch are encoded in a pooled worker (src/format/worker_encoder.ts),
+// which also fingerprints the bytes; `CsvEncoderStream` encodes on the calling thread.
 import type * as arrow from "apache-arrow";
-import { ConfigError, DataIntegrityError } from "../../errors.ts";
+import { ConfigError, DataIntegrityError, RivetError } from "../../errors.ts";
 import type { Format, FormatEncoder } from "../format.ts";
+import { workerEncoder } from "../worker_encoder.ts";
 import { ByteBuffer, type CellWriter, cellWriter, unsupportedReason } from "./csv_cells.ts";
 
 /** Bytes buffered before a chunk is emitted mid-batch, so one huge batch does not pile up. */
@@ -31,7 +34,28 @@ export class CsvFormat implements Format {
         );
       }
     }
-    return Promise.resolve({ stream: new CsvEncoderStream(schema) });
+    return Promise.resolve(workerEncoder({
+      format: "csv",
+      job: () => ({ format: "csv" }),
+      conform(batch) {
+        if (batch.numCols !== schema.fields.length) {
+          throw new DataIntegrityError(
+            `CSV encoder got a batch with ${batch.numCols} columns, expected ${schema.fields.length}`,
+          );
+        }
+        return batch;
+      },
+      error: (cause) =>
+        cause instanceof RivetError
+          ? cause
+          : new RivetError("CSV encoder failed", { exitClass: "internal", cause }),
+      encodeHere(batch, emit) {
+        const enc = new CsvBatchEncoder(schema);
+        if (batch) enc.encode(batch, emit);
+        enc.finish(emit);
+        return Promise.resolve();
+      },
+    }));
   }
 
   /** Counts data records with a real CSV parse: newlines inside quoted cells do not count. */
@@ -44,59 +68,87 @@ export class CsvFormat implements Format {
   }
 }
 
-/** Encodes batches into CSV text; the header is emitted with the first chunk. */
-export class CsvEncoderStream extends TransformStream<arrow.RecordBatch, Uint8Array> {
+/**
+ * Encodes batches into CSV bytes with one reused output buffer; each emitted chunk is a fresh
+ * copy of at most about FLUSH_BYTES (so it can be transferred or kept by the consumer).
+ */
+export class CsvBatchEncoder {
+  readonly #schema: arrow.Schema;
+  readonly #out = new ByteBuffer();
+  #headerDone = false;
+
   constructor(schema: arrow.Schema) {
-    const out = new ByteBuffer();
-    let headerDone = false;
-    const header = (): void => {
-      if (headerDone) return;
-      headerDone = true;
-      schema.fields.forEach((f, c) => {
+    this.#schema = schema;
+  }
+
+  #header(): void {
+    if (this.#headerDone) return;
+    this.#headerDone = true;
+    const out = this.#out;
+    this.#schema.fields.forEach((f, c) => {
+      if (c > 0) {
+        out.ensure(1);
+        out.buf[out.pos++] = 0x2c;
+      }
+      out.text(f.name);
+    });
+    out.ensure(1);
+    out.buf[out.pos++] = 0x0a;
+  }
+
+  #emit(emit: (chunk: Uint8Array) => void): void {
+    const out = this.#out;
+    if (out.pos === 0) return;
+    const chunk = out.buf.slice(0, out.pos); // the buffer is reused: hand out a copy
+    out.pos = 0;
+    emit(chunk);
+  }
+
+  /** Encodes one batch (the header first, once). */
+  encode(batch: arrow.RecordBatch, emit: (chunk: Uint8Array) => void): void {
+    const fields = this.#schema.fields;
+    if (batch.numCols !== fields.length) {
+      throw new DataIntegrityError(
+        `CSV encoder got a batch with ${batch.numCols} columns, expected ${fields.length}`,
+      );
+    }
+    this.#header();
+    const out = this.#out;
+    const cols = fields.length;
+    const writers: CellWriter[] = fields.map((f, c) => cellWriter(f, batch.data.children[c]!));
+    const rows = batch.numRows;
+    for (let i = 0; i < rows; i++) {
+      for (let c = 0; c < cols; c++) {
         if (c > 0) {
           out.ensure(1);
           out.buf[out.pos++] = 0x2c;
         }
-        out.text(f.name);
-      });
+        writers[c]!(out, i);
+      }
       out.ensure(1);
       out.buf[out.pos++] = 0x0a;
-    };
-    const emit = (controller: TransformStreamDefaultController<Uint8Array>): void => {
-      if (out.pos === 0) return;
-      controller.enqueue(out.buf.slice(0, out.pos)); // the buffer is reused: hand out a copy
-      out.pos = 0;
-    };
+      if (out.pos >= FLUSH_BYTES) this.#emit(emit);
+    }
+    this.#emit(emit);
+  }
+
+  /** Ends the file: a file without batches still has its header. */
+  finish(emit: (chunk: Uint8Array) => void): void {
+    this.#header();
+    this.#emit(emit);
+  }
+}
+
+/** Encodes batches into CSV text on this thread; the header is emitted with the first chunk. */
+export class CsvEncoderStream extends TransformStream<arrow.RecordBatch, Uint8Array> {
+  constructor(schema: arrow.Schema) {
+    const enc = new CsvBatchEncoder(schema);
     super({
       transform(batch, controller) {
-        if (batch.numCols !== schema.fields.length) {
-          throw new DataIntegrityError(
-            `CSV encoder got a batch with ${batch.numCols} columns, expected ${schema.fields.length}`,
-          );
-        }
-        header();
-        const cols = schema.fields.length;
-        const writers: CellWriter[] = schema.fields.map((f, c) =>
-          cellWriter(f, batch.data.children[c]!)
-        );
-        const rows = batch.numRows;
-        for (let i = 0; i < rows; i++) {
-          for (let c = 0; c < cols; c++) {
-            if (c > 0) {
-              out.ensure(1);
-              out.buf[out.pos++] = 0x2c;
-            }
-            writers[c]!(out, i);
-          }
-          out.ensure(1);
-          out.buf[out.pos++] = 0x0a;
-          if (out.pos >= FLUSH_BYTES) emit(controller);
-        }
-        emit(controller);
+        enc.encode(batch, (c) => controller.enqueue(c));
       },
       flush(controller) {
-        header();
-        emit(controller);
+        enc.finish((c) => controller.enqueue(c));
       },
     });
   }

@@ -1,14 +1,15 @@
 // Parquet output: streams Arrow record batches through parquet-wasm's writer into file bytes (execution layer).
 //
-// Encoding runs in a Web Worker (src/pipeline/encode_worker.ts) so the source's decoding and the
-// Parquet encoding use two cores: each batch crosses as Arrow IPC bytes whose buffer is
-// transferred, at most MAX_IN_FLIGHT batches are unacknowledged (backpressure), and file bytes
-// come back the same way. parquet-wasm is only loaded on the main thread for `countRows`.
+// Encoding runs in a pooled Web Worker (src/format/worker_encoder.ts,
+// src/pipeline/encode_worker.ts) so the source's decoding and the Parquet encoding use two cores,
+// and the worker fingerprints the file bytes. parquet-wasm is loaded on the main thread only for
+// `countRows` and for files of a single batch. Columns that are nearly unique in the first batch
+// are written without a dictionary (see `plainColumnsOf`).
 import * as arrow from "apache-arrow";
 import type * as pq from "parquet-wasm";
 import { ConfigError, DataIntegrityError, RivetError } from "../../errors.ts";
-import type { FromWorker, ToWorker } from "../../pipeline/encode_worker.ts";
 import type { Format, FormatEncoder } from "../format.ts";
+import { workerEncoder } from "../worker_encoder.ts";
 import { DEFAULT_ROW_GROUP_ROWS } from "./row_group_rows.ts";
 
 export { rowGroupRowsFor } from "./row_group_rows.ts";
@@ -36,8 +37,6 @@ const CODECS: Readonly<Record<ParquetCodec, true>> = {
   none: true,
 };
 
-/** Batches handed to the worker but not yet inside its writer. */
-const MAX_IN_FLIGHT = 2;
 /**
  * Arrow bytes one row group may hold: the writer keeps a whole open row group in memory, so
  * wide rows get fewer rows per group (never more than the configured row group size).
@@ -68,7 +67,7 @@ export class ParquetFormat implements Format {
   encoder(schema: arrow.Schema): Promise<FormatEncoder> {
     try {
       for (const field of schema.fields) checkWritable(field.name, field.type);
-      return Promise.resolve({ stream: this.#stream(schema) });
+      return Promise.resolve(this.#stream(schema));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -97,132 +96,72 @@ export class ParquetFormat implements Format {
     }
   }
 
-  #stream(schema: arrow.Schema): TransformStream<arrow.RecordBatch, Uint8Array> {
+  #stream(schema: arrow.Schema): FormatEncoder {
     const codec = this.codec;
     const configuredRows = this.rowGroupRows;
-    let worker: Worker | null = null;
-    let out: ReadableStreamDefaultController<Uint8Array> | null = null;
-    let failure: Error | null = null;
-    let inFlight = 0;
-    let wake: (() => void) | null = null;
-    let finished: (() => void) | null = null;
-    const notify = () => {
-      const w = wake;
-      wake = null;
-      w?.();
-    };
-    const stop = () => {
-      worker?.terminate();
-      worker = null;
-    };
-    const fail = (err: Error) => {
-      if (failure) return;
-      failure = err;
-      stop();
-      try {
-        out?.error(err);
-      } catch { /* already closed */ }
-      notify();
-      finished?.();
-    };
-    const send = (msg: ToWorker, transfer: Transferable[] = []) =>
-      worker!.postMessage(msg, transfer);
-    const open = (first: arrow.RecordBatch) => {
-      const rowGroupRows = rowGroupRowsOf(first, configuredRows);
-      const w = new Worker(new URL("../../pipeline/encode_worker.ts", import.meta.url).href, {
-        type: "module",
-      });
-      worker = w;
-      w.onmessage = (e: MessageEvent<FromWorker>) => {
-        const msg = e.data;
-        if (msg.kind === "ack") {
-          inFlight--;
-          notify();
-        } else if (msg.kind === "bytes") out?.enqueue(msg.chunk);
-        else if (msg.kind === "done") {
-          stop();
-          out?.close();
-          finished?.();
-        } else fail(writerError(new Error(msg.message)));
-      };
-      w.onerror = (e) => {
-        e.preventDefault();
-        fail(writerError(new Error(e.message)));
-      };
-      send({ kind: "start", codec, rowGroupRows });
-    };
-    const post = async (batch: arrow.RecordBatch) => {
-      if (!worker) open(batch);
-      while (inFlight >= MAX_IN_FLIGHT && !failure) await new Promise<void>((r) => (wake = r));
-      if (failure) throw failure;
-      const ipc = arrow.tableToIPC(new arrow.Table([batch]), "stream");
-      inFlight++;
-      send({ kind: "batch", ipc }, [ipc.buffer as ArrayBuffer]);
-    };
-    // The first batch is held back: a file of one batch (small exports) is encoded right here,
-    // which avoids starting a worker; a second batch starts the worker with both.
-    let held: arrow.RecordBatch | null = null;
-    const encodeHere = async (batch: arrow.RecordBatch) => {
-      const pq = await import("parquet-wasm");
-      const rowGroupRows = rowGroupRowsOf(batch, configuredRows);
-      const props = new pq.WriterPropertiesBuilder()
-        .setCompression(COMPRESSION[codec](pq.Compression))
-        .setCreatedBy("rivet")
-        .setMaxRowGroupSize(rowGroupRows)
-        .build();
-      const table = pq.Table.fromIPCStream(arrow.tableToIPC(new arrow.Table([batch]), "stream"));
-      try {
-        out?.enqueue(pq.writeParquet(table, props));
-        out?.close();
-      } catch (err) {
-        throw writerError(err);
-      }
-    };
-    let wroteBatch = false;
-    const readable = new ReadableStream<Uint8Array>({
-      start(controller) {
-        out = controller;
-      },
-      cancel() {
-        fail(new RivetError("Parquet output cancelled", { exitClass: "internal" }));
-      },
-    }, { highWaterMark: 0 });
-    const writable = new WritableStream<arrow.RecordBatch>({
-      async write(batch) {
-        if (batch.numRows === 0 && wroteBatch) return;
-        const b = conform(batch, schema);
-        wroteBatch = true;
-        if (!worker && held === null) {
-          held = b;
-          return;
+    return workerEncoder({
+      format: "parquet",
+      job: (first) => ({
+        format: "parquet",
+        codec,
+        rowGroupRows: rowGroupRowsOf(first, configuredRows),
+        plainColumns: plainColumnsOf(first),
+      }),
+      conform: (batch) => conform(batch, schema),
+      error: writerError,
+      async encodeHere(only, emit) {
+        // The writer needs a batch to learn the schema; an empty file is still valid.
+        const batch = only ?? emptyBatch(schema);
+        const pq = await import("parquet-wasm");
+        let builder = new pq.WriterPropertiesBuilder()
+          .setCompression(COMPRESSION[codec](pq.Compression))
+          .setCreatedBy("rivet")
+          .setMaxRowGroupSize(rowGroupRowsOf(batch, configuredRows));
+        for (const c of plainColumnsOf(batch)) {
+          builder = builder.setColumnDictionaryEnabled(c, false);
         }
-        if (held !== null) {
-          const first = held;
-          held = null;
-          await post(first);
-        }
-        await post(b);
+        const table = pq.Table.fromIPCStream(
+          arrow.tableToIPC(new arrow.Table([batch]), "stream"),
+        );
+        emit(pq.writeParquet(table, builder.build()));
       },
-      async close() {
-        // The writer needs at least one batch to learn the schema; an empty file is still valid.
-        if (!worker) {
-          const only = held ?? emptyBatch(schema);
-          held = null;
-          await encodeHere(only);
-          return;
-        }
-        if (failure) throw failure;
-        const done = new Promise<void>((r) => (finished = r));
-        send({ kind: "end" });
-        await done;
-        if (failure) throw failure;
-      },
-      abort(reason) {
-        fail(reason instanceof Error ? reason : new Error(String(reason)));
-      },
-    }, { highWaterMark: 1 });
-    return { writable, readable } as TransformStream<arrow.RecordBatch, Uint8Array>;
+    });
   }
+}
+
+/** Rows of the first batch looked at to tell near-unique columns. */
+const DICTIONARY_SAMPLE_ROWS = 2048;
+/** Share of distinct values in the sample above which a column skips dictionary encoding. */
+const PLAIN_DISTINCT_SHARE = 0.5;
+
+/**
+ * Top-level columns whose values are nearly all distinct in `first` (ids, timestamps, hashes,
+ * free text): a dictionary would not shrink them, and building one (until the writer gives up at
+ * the dictionary page limit) costs a hash per value and often makes the file larger. Booleans
+ * and nested columns keep the writer's default.
+ */
+export function plainColumnsOf(first: arrow.RecordBatch): string[] {
+  const n = Math.min(first.numRows, DICTIONARY_SAMPLE_ROWS);
+  if (n < 64) return [];
+  const T = arrow.DataType;
+  const out: string[] = [];
+  first.schema.fields.forEach((f, c) => {
+    const t = f.type;
+    if (f.name.includes(".") || T.isBool(t) || T.isList(t) || T.isStruct(t)) return;
+    const data = first.data.children[c];
+    if (!data) return;
+    const seen = new Set<unknown>();
+    const vec = arrow.makeVector(data);
+    let valid = 0;
+    for (let i = 0; i < n; i++) {
+      const v = vec.get(i);
+      if (v === null || v === undefined) continue;
+      valid++;
+      seen.add(typeof v === "object" ? String(v) : v);
+    }
+    if (valid >= 64 && seen.size > PLAIN_DISTINCT_SHARE * valid) out.push(f.name);
+  });
+  return out;
 }
 
 /** Maps a codec name onto parquet-wasm's enum (loaded lazily). */

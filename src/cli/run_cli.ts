@@ -30,6 +30,11 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
     )
     .option("--resume", "resume an in-progress chunk checkpoint run", false)
     .option("--force", "with --resume: ignore an existing _SUCCESS marker", false)
+    .option(
+      "--worker",
+      "share a checkpointed chunk run with other workers: join the export's in-progress run, or start it",
+      false,
+    )
     .option("--parallel-exports", "run the selected exports concurrently in this process", false)
     .option("--parallel-export-processes", "run each export in its own child process", false)
     .option("--summary-output <path>", "write the run summary JSON to this file")
@@ -37,6 +42,13 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
     .option("--state <path>", "state database file (default: .rivet_state.db beside the config)")
     .action((o: Record<string, unknown>) => {
       setExit((async () => {
+        if (o.worker === true && o.resume === true) {
+          const { UsageError } = await import("../errors.ts");
+          throw new UsageError("--worker and --resume are mutually exclusive", {
+            hint: "--worker joins a run other workers are still running; --resume takes over " +
+              "a run whose processes all stopped (and restarts its running chunks)",
+          });
+        }
         const { runCommand } = await import("../pipeline/run.ts");
         return await runCommand({
           configPath: o.config as string,
@@ -46,6 +58,7 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
           reconcile: o.reconcile === true,
           resume: o.resume === true,
           force: o.force === true,
+          worker: o.worker === true,
           parallelExports: o.parallelExports === true,
           parallelExportProcesses: o.parallelExportProcesses === true,
           ...(o.summaryOutput === undefined ? {} : { summaryOutput: o.summaryOutput as string }),

@@ -1,6 +1,7 @@
 // `rivet state show|reset|files|chunks|reset-chunks|progression`: inspect and reset the state store (coordinator).
 import { type Command, InvalidArgumentError } from "commander";
 import type {
+  ChunkLeaseRow,
   ChunkRunRow,
   ChunkTaskRow,
   CursorRow,
@@ -129,10 +130,15 @@ export function renderFiles(rows: readonly FileRow[]): string[] {
   return lines;
 }
 
+/**
+ * The chunk run and its tasks. When workers shared the run (leased claims), a WORKER column
+ * names the worker holding (or last holding) each task, and a line per worker sums its tasks.
+ */
 export function renderChunks(
   location: string,
   run: ChunkRunRow,
   tasks: readonly ChunkTaskRow[],
+  leases: readonly ChunkLeaseRow[] = [],
 ): string[] {
   const lines = [
     `database:  ${location}`,
@@ -143,12 +149,19 @@ export function renderChunks(
     `updated:   ${run.updated_at}`,
     "",
   ];
+  const byIndex = new Map(leases.map((l) => [l.chunk_index, l]));
+  const ww = leases.length === 0 ? 0 : Math.max(6, ...leases.map((l) => l.worker_id.length));
+  const workerCell = (t: ChunkTaskRow | null) =>
+    ww === 0 ? "" : `${
+      (t === null ? "WORKER" : byIndex.get(t.chunk_index)?.worker_id ?? "-")
+        .padEnd(ww)
+    }  `;
   const sw = Math.max(5, ...tasks.map((t) => t.start_key.length));
   const ew = Math.max(3, ...tasks.map((t) => t.end_key.length));
   lines.push(
     `${"IDX".padStart(5)}  ${"STATUS".padEnd(10)} ${"START".padStart(sw)} ${"END".padStart(ew)} ${
       "ATT".padStart(3)
-    } ${"ROWS".padStart(10)}  FILE`,
+    } ${"ROWS".padStart(10)}  ${workerCell(null)}FILE`,
   );
   for (const t of tasks) {
     lines.push(
@@ -156,12 +169,31 @@ export function renderChunks(
         t.end_key.padStart(ew)
       } ${String(t.attempts).padStart(3)} ${
         (t.rows_written === null ? "-" : String(t.rows_written)).padStart(10)
-      }  ${t.file_name ?? "-"}`,
+      }  ${workerCell(t)}${t.file_name ?? "-"}`,
     );
     if (t.last_error !== null) lines.push(`       error: ${firstLine(t.last_error)}`);
   }
   const done = tasks.filter((t) => t.status === "completed").length;
   lines.push("", `${done}/${tasks.length} chunks completed`);
+  if (leases.length > 0) {
+    const per = new Map<string, Map<string, number>>();
+    for (const t of tasks) {
+      const w = byIndex.get(t.chunk_index)?.worker_id;
+      if (w === undefined) continue;
+      const counts = per.get(w) ?? new Map<string, number>();
+      counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
+      per.set(w, counts);
+    }
+    lines.push("", `${per.size} worker(s):`);
+    for (const [w, counts] of [...per].sort(([a], [b]) => a.localeCompare(b))) {
+      const parts = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([st, n]) =>
+        `${n} ${st}`
+      );
+      const live = leases.filter((l) => l.worker_id === w && counts.has("running"))
+        .map((l) => l.lease_until).sort().at(-1);
+      lines.push(`  ${w}  ${parts.join(", ")}${live ? `  (lease until ${live})` : ""}`);
+    }
+  }
   return lines;
 }
 
@@ -246,12 +278,22 @@ async function chunksCommand(o: Record<string, unknown>): Promise<number> {
   return await withStore(o, async (s) => {
     const run = await s.latestChunkRun(name);
     const tasks = run === null ? [] : await s.listChunkTasks(run.run_id);
+    const leases = run === null ? [] : await s.listChunkLeases(run.run_id);
     if (o.json === true) {
-      await outJson({ database: s.location, run, tasks });
+      const byIndex = new Map(leases.map((l) => [l.chunk_index, l]));
+      await outJson({
+        database: s.location,
+        run,
+        tasks: tasks.map((t) => ({
+          ...t,
+          worker_id: byIndex.get(t.chunk_index)?.worker_id ?? null,
+          lease_until: byIndex.get(t.chunk_index)?.lease_until ?? null,
+        })),
+      });
     } else if (run === null) {
       await out([`No chunk checkpoint runs for export '${name}'.`]);
     } else {
-      await out(renderChunks(s.location, run, tasks));
+      await out(renderChunks(s.location, run, tasks, leases));
     }
     return 0;
   });

@@ -15,12 +15,14 @@ import { chunkFileName, nonceHex } from "../plan/keyset_plan.ts";
 import type { ExportPlan } from "../plan/plan_types.ts";
 import { quoteLiteral } from "../plan/sql_shapes.ts";
 import type { Source, SourceConnection } from "../source/source.ts";
-import type { StateStore } from "../state/state_store.ts";
+import type { ChunkRunRow, StateStore } from "../state/state_store.ts";
 import { SUCCESS_NAME, successMarkerBody } from "../manifest.ts";
 import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
 import { formatQualityIssue, qualityPassed, rowCountIssues } from "../quality/quality_gate.ts";
 import { log } from "../observe/log.ts";
 import { startChunkProgress } from "../observe/progress.ts";
+import { ipcChunkProgress } from "../observe/cards.ts";
+import { chunkWaitPolicy, waitBelow } from "../observe/rss_guard.ts";
 import { startRssSampler } from "../observe/resource.ts";
 import type { CommittedPart, ExportOutcome } from "./outcome.ts";
 import {
@@ -47,6 +49,14 @@ interface TaskView {
   readonly startKey: string;
   readonly endKey: string;
   readonly attempt: number;
+  /** The claim token of a leased (checkpointed) task; null in memory. */
+  readonly token: string | null;
+}
+
+/** A claimed task's heartbeat: `signal` aborts when the lease is lost to another worker. */
+interface Hold {
+  readonly signal: AbortSignal;
+  stop(): void;
 }
 
 /** What a completed chunk produced; stored as JSON in `chunk_task.file_name`. */
@@ -58,8 +68,15 @@ interface ChunkResult {
 /** Where chunk tasks come from: memory (no checkpoint) or the state store (checkpoint). */
 interface TaskQueue {
   claim(): Promise<TaskView | null>;
-  complete(task: TaskView, result: ChunkResult): Promise<void>;
+  /** Keeps the claim alive while the chunk runs (lease renewal). */
+  hold(task: TaskView): Hold;
+  /** false when the claim was lost: another worker owns the chunk now. */
+  complete(task: TaskView, result: ChunkResult): Promise<boolean>;
   fail(task: TaskView, error: string): Promise<void>;
+  /** Gives an interrupted task back so another worker can take it at once. */
+  release(task: TaskView): Promise<void>;
+  /** Whether another worker still holds a live claim (so this one should wait, not leave). */
+  othersRunning(): Promise<boolean>;
   /** Completed results by chunk index, and how many tasks are not completed. */
   results(): Promise<{ done: Map<number, ChunkResult>; notCompleted: number }>;
 }
@@ -116,17 +133,28 @@ class MemoryQueue implements TaskQueue {
       startKey: t.startKey,
       endKey: t.endKey,
       attempt: t.attempt,
+      token: null,
     });
   }
-  complete(task: TaskView, result: ChunkResult): Promise<void> {
+  hold(): Hold {
+    return { signal: new AbortController().signal, stop: () => {} };
+  }
+  complete(task: TaskView, result: ChunkResult): Promise<boolean> {
     const t = this.#tasks[task.index]!;
     t.status = "completed";
     t.result = result;
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
   fail(task: TaskView): Promise<void> {
     this.#tasks[task.index]!.status = "failed";
     return Promise.resolve();
+  }
+  release(task: TaskView): Promise<void> {
+    this.#tasks[task.index]!.status = "pending";
+    return Promise.resolve();
+  }
+  othersRunning(): Promise<boolean> {
+    return Promise.resolve(false);
   }
   results() {
     const done = new Map<number, ChunkResult>();
@@ -135,31 +163,97 @@ class MemoryQueue implements TaskQueue {
   }
 }
 
+/**
+ * Tasks of a checkpointed run in the state store, shared with any other worker of the same run:
+ * each claim carries this worker's id and a lease that a heartbeat renews every third of it.
+ */
 class StateQueue implements TaskQueue {
   constructor(
     private readonly state: StateStore,
     private readonly runId: string,
     private readonly now: () => Date,
+    private readonly worker: WorkerIdentity,
   ) {}
-  async claim(): Promise<TaskView | null> {
-    const t = await this.state.claimChunkTask(this.runId, this.now().toISOString());
-    return t === null
-      ? null
-      : { index: t.chunk_index, startKey: t.start_key, endKey: t.end_key, attempt: t.attempts };
+  #until(): string {
+    return new Date(this.now().getTime() + this.worker.leaseMs).toISOString();
   }
-  async complete(task: TaskView, result: ChunkResult): Promise<void> {
-    const ok = await this.state.completeChunkTask(this.runId, task.index, {
-      rows_written: result.rows,
-      file_name: result.parts.length === 0 ? null : encodeResult(result),
-    }, this.now().toISOString());
-    if (!ok) {
-      throw new RivetError(`chunk ${task.index} was not running when it completed`, {
-        exitClass: "internal",
-      });
-    }
+  async claim(): Promise<TaskView | null> {
+    const t = await this.state.claimChunkTaskLeased(
+      this.runId,
+      { worker_id: this.worker.id, lease_until: this.#until() },
+      this.now().toISOString(),
+    );
+    return t === null ? null : {
+      index: t.chunk_index,
+      startKey: t.start_key,
+      endKey: t.end_key,
+      attempt: t.attempts,
+      token: t.token,
+    };
+  }
+  hold(task: TaskView): Hold {
+    const lost = new AbortController();
+    let renewed = this.now().getTime();
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy || lost.signal.aborted) return;
+      busy = true;
+      try {
+        const ok = await this.state.renewChunkLease(
+          this.runId,
+          task.index,
+          task.token!,
+          this.#until(),
+          this.now().toISOString(),
+        );
+        if (ok) renewed = this.now().getTime();
+        else lost.abort(leaseLost(task.index));
+      } catch (err) {
+        log.warn(`chunk ${task.index}: cannot renew its lease: ${describeError(err)}`);
+        // Past the lease another worker may take the chunk: stop working on it.
+        if (this.now().getTime() - renewed > this.worker.leaseMs) lost.abort(leaseLost(task.index));
+      } finally {
+        busy = false;
+      }
+    }, Math.max(50, Math.floor(this.worker.leaseMs / 3)));
+    return { signal: lost.signal, stop: () => clearInterval(timer) };
+  }
+  complete(task: TaskView, result: ChunkResult): Promise<boolean> {
+    return this.state.completeChunkTask(
+      this.runId,
+      task.index,
+      {
+        rows_written: result.rows,
+        file_name: result.parts.length === 0 ? null : encodeResult(result),
+      },
+      this.now().toISOString(),
+      task.token ?? undefined,
+    );
   }
   async fail(task: TaskView, error: string): Promise<void> {
-    await this.state.failChunkTask(this.runId, task.index, error, this.now().toISOString());
+    await this.state.failChunkTask(
+      this.runId,
+      task.index,
+      error,
+      this.now().toISOString(),
+      task.token ?? undefined,
+    );
+  }
+  async release(task: TaskView): Promise<void> {
+    if (task.token === null) return;
+    await this.state.releaseChunkTask(this.runId, task.index, task.token, this.now().toISOString());
+  }
+  async othersRunning(): Promise<boolean> {
+    const [tasks, leases] = await Promise.all([
+      this.state.listChunkTasks(this.runId),
+      this.state.listChunkLeases(this.runId),
+    ]);
+    const now = this.now().toISOString();
+    const live = new Set(
+      leases.filter((l) => l.worker_id !== this.worker.id && l.lease_until >= now)
+        .map((l) => l.chunk_index),
+    );
+    return tasks.some((t) => t.status === "running" && live.has(t.chunk_index));
   }
   async results() {
     const done = new Map<number, ChunkResult>();
@@ -171,6 +265,39 @@ class StateQueue implements TaskQueue {
     }
     return { done, notCompleted: tasks.length - done.size };
   }
+}
+
+/** Who this process is among the workers of a run, and how long its claims hold. */
+export interface WorkerIdentity {
+  readonly id: string;
+  readonly leaseMs: number;
+}
+
+/** A chunk whose lease another worker took over: its work is abandoned, not failed. */
+class LeaseLostError extends RivetError {}
+const leaseLost = (index: number) =>
+  new LeaseLostError(`chunk ${index}: this worker's lease lapsed and another worker took it`, {
+    exitClass: "internal",
+  });
+
+/**
+ * The worker id (`RIVET_WORKER_ID`, else `<host>:<pid>:<random>`) and the lease
+ * (`RIVET_LEASE_SECONDS`, default 60 s; the heartbeat renews it every third).
+ */
+export function workerIdentity(
+  env: (key: string) => string | undefined = (k) => Deno.env.get(k),
+): WorkerIdentity {
+  const seconds = Number(env("RIVET_LEASE_SECONDS") ?? "60");
+  const leaseMs = Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds * 1000) : 60_000;
+  const given = env("RIVET_WORKER_ID");
+  if (given !== undefined && given.trim() !== "") return { id: given.trim(), leaseMs };
+  let host = "host";
+  try {
+    host = Deno.hostname();
+  } catch { /* no --allow-sys: a generic name, the pid and random suffix still tell apart */ }
+  const suffix = [...crypto.getRandomValues(new Uint8Array(3))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { id: `${host}:${Deno.pid}:${suffix}`, leaseMs };
 }
 
 /** The chunk column: configured, or the table's single-column integer primary key. */
@@ -260,6 +387,26 @@ async function probe(plan: ExportPlan, column: string, s: ChunkedStrategy, sourc
   return results as ProbeResults;
 }
 
+/** One source connection per parallel slot, reused across its chunks; dropped after a failure. */
+interface SlotConnection {
+  get(): Promise<Source>;
+  drop(): Promise<void>;
+}
+
+function slotConnection(deps: ExportJobDeps, source: SourceConnection): SlotConnection {
+  let src: Source | null = null;
+  return {
+    async get() {
+      return src ??= await deps.openSource(source);
+    },
+    async drop() {
+      const s = src;
+      src = null;
+      await s?.close().catch(() => {});
+    },
+  };
+}
+
 /** Runs one chunk with the source retry loop; returns its committed parts. */
 async function runChunk(
   plan: ExportPlan,
@@ -267,7 +414,7 @@ async function runChunk(
   ctx: {
     column: string;
     kind: ChunkKind;
-    source: SourceConnection;
+    conn: SlotConnection;
     destination: Destination;
     state: StateStore;
     runId: string;
@@ -286,10 +433,9 @@ async function runChunk(
   const drop = ctx.kind === "dense" ? [DENSE_ROW_NUMBER] : [];
   let extracted: Extracted | null = null;
   for (let attempt = 0;; attempt++) {
-    let src: Source | null = null;
     let seen = 0;
     try {
-      src = await ctx.deps.openSource(ctx.source);
+      const src = await ctx.conn.get();
       extracted = await extractOnce(
         plan,
         {
@@ -308,6 +454,7 @@ async function runChunk(
       );
       break;
     } catch (err) {
+      await ctx.conn.drop(); // never reuse a connection that failed mid-chunk
       ctx.onRows(-seen);
       if (!isRetryable(err) || attempt >= plan.tuning.maxRetries || ctx.deps.signal?.aborted) {
         throw err;
@@ -318,8 +465,6 @@ async function runChunk(
           `${plan.tuning.maxRetries} in ${backoff}ms [reconnecting]`,
       );
       await ctx.deps.sleep(backoff);
-    } finally {
-      await src?.close().catch(() => {});
     }
   }
   if (extracted.rows === 0) {
@@ -391,6 +536,23 @@ async function reconcileDestination(
       for (const p of result.parts) known.delete(p.name);
     }
   }
+  await quarantineStrays(plan, runId, createdAt, destination, known, listing);
+}
+
+/**
+ * Moves chunk files of this run that no completed task lists to `_quarantine/<run id>/`: files
+ * of a worker killed between its upload and its completion, or of a worker whose lease another
+ * one took over. Best effort: failures only warn.
+ */
+async function quarantineStrays(
+  plan: ExportPlan,
+  runId: string,
+  createdAt: string,
+  destination: Destination,
+  known: ReadonlySet<string>,
+  listing?: readonly { readonly name: string }[],
+): Promise<void> {
+  listing ??= await destination.list();
   const since = createdAt.replace(/[-:]/g, "").slice(0, 15); // YYYYMMDDTHHMMSS
   for (const o of listing) {
     const m = CHUNK_FILE.exec(o.name);
@@ -406,13 +568,26 @@ async function reconcileDestination(
         await destination.put(target, bytes);
         await destination.delete(o.name);
         log.warn(
-          `export '${plan.name}': ${o.name} was written before the crash but never completed; moved to ${target}`,
+          `export '${plan.name}': ${o.name} was never recorded as completed (its worker crashed or lost its lease after the upload); moved to ${target}`,
         );
       }
     } catch (err) {
       log.warn(`export '${plan.name}': cannot quarantine ${o.name}: ${describeError(err)}`);
     }
   }
+}
+
+/** Refuses to resume or join a run whose chunks were planned from another export definition. */
+function checkFingerprint(plan: ExportPlan, run: ChunkRunRow, fingerprint: string): void {
+  if (run.plan_hash === fingerprint) return;
+  throw new RivetError(
+    `chunk plan fingerprint mismatch for export '${plan.name}': the query, chunk column or chunk size changed since run '${run.run_id}' started; cannot resume`,
+    {
+      exitClass: "config",
+      hint:
+        `restore the config, or \`rivet state reset-chunks -c <config> -e ${plan.name}\` and run again`,
+    },
+  );
 }
 
 /** Runs a chunked export; never throws, the outcome carries any error. */
@@ -436,13 +611,16 @@ export async function runChunkedJob(
   let validated: boolean | null = null;
   let destination: Destination | null = null;
   const schema: arrow.Schema | null = null;
+  const worker = workerIdentity();
+  /** Whether this process published the run (manifest, _SUCCESS); false for a helping worker. */
+  let publisher = true;
   try {
     destination = await deps.openDestination(plan.destination);
     const hash = await hash64();
     let column: string;
     let kind: ChunkKind = s.shape.kind;
     let queue: TaskQueue;
-    let total: number;
+    let total = 0;
     const probeSource = await deps.openSource(source);
     try {
       column = await resolveColumn(plan, s, probeSource);
@@ -466,17 +644,7 @@ export async function runChunkedJob(
             },
           );
         }
-        const fp = hash(fingerprintInput(plan.baseQuery, column, s.shape));
-        if (run.plan_hash !== fp) {
-          throw new RivetError(
-            `chunk plan fingerprint mismatch for export '${plan.name}': the query, chunk column or chunk size changed since run '${run.run_id}' started; cannot resume`,
-            {
-              exitClass: "config",
-              hint:
-                `restore the config, or \`rivet state reset-chunks -c <config> -e ${plan.name}\` and run again`,
-            },
-          );
-        }
+        checkFingerprint(plan, run, hash(fingerprintInput(plan.baseQuery, column, s.shape)));
         runId = run.run_id;
         const reset = await state.resetRunningChunkTasks(runId, deps.now().toISOString());
         if (reset > 0) {
@@ -488,61 +656,92 @@ export async function runChunkedJob(
           await reconcileDestination(plan, runId, run.created_at, destination, state, deps);
         }
         total = (await state.listChunkTasks(runId)).length;
-        queue = new StateQueue(state, runId, deps.now);
+        queue = new StateQueue(state, runId, deps.now, worker);
       } else {
+        /** `--worker`: adopt the export's in-progress run and share its tasks. */
+        const join = async (run: ChunkRunRow): Promise<TaskQueue> => {
+          checkFingerprint(plan, run, hash(fingerprintInput(plan.baseQuery, column, s.shape)));
+          runId = run.run_id;
+          const tasks = await state.listChunkTasks(runId);
+          total = tasks.length;
+          const done = tasks.filter((t) => t.status === "completed").length;
+          log.info(
+            `export '${plan.name}': worker ${worker.id} joins chunk run '${runId}' ` +
+              `(${done}/${total} chunks completed)`,
+          );
+          return new StateQueue(state, runId, deps.now, worker);
+        };
+        let joined: TaskQueue | null = null;
         if (s.checkpoint) {
           const existing = await state.findInProgressChunkRun(plan.name);
-          if (existing !== null) {
+          if (existing !== null && plan.worker === true) joined = await join(existing);
+          else if (existing !== null) {
             throw new RivetError(
               `chunk checkpoint run '${existing.run_id}' of export '${plan.name}' is still in progress`,
               {
                 exitClass: "config",
                 hint:
-                  `use \`rivet run --config <cfg> --export ${plan.name} --resume\` or \`rivet state reset-chunks --config <cfg> --export ${plan.name}\``,
+                  `use \`rivet run --config <cfg> --export ${plan.name} --resume\` (or --worker to help it) or \`rivet state reset-chunks --config <cfg> --export ${plan.name}\``,
               },
             );
           }
         }
-        const probes = await probe(plan, column, s, probeSource);
-        const chunkPlan = buildChunkPlan(
-          { dialect: plan.engine, baseQuery: plan.baseQuery, column, shape: s.shape },
-          probes,
-          hash,
-        );
-        kind = chunkPlan.kind;
-        for (const note of chunkPlan.notes) {
-          log.info(`export '${plan.name}': ${note}`);
-          journal.add({ kind: "Warning", context: "chunk_plan", message: note });
-        }
-        total = chunkPlan.chunks.length;
-        const tasks = chunkPlan.chunks.map((c) => ({
-          index: c.index,
-          startKey: c.startKey,
-          endKey: c.endKey,
-          attempt: 0,
-        }));
-        if (s.checkpoint) {
-          // The prefix is now in progress: an earlier run's marker must not vouch for it.
-          if (!destination.streaming) await destination.delete(SUCCESS_NAME).catch(() => {});
-          const created = await state.createChunkRun({
-            run_id: runId,
-            export_name: plan.name,
-            plan_hash: chunkPlan.fingerprint,
-            max_chunk_attempts: s.maxAttempts,
-            tasks: tasks.map((t) => ({ start_key: t.startKey, end_key: t.endKey })),
-          }, deps.now().toISOString());
-          if (!created.created) {
-            throw new RivetError(
-              `chunk checkpoint run '${created.in_progress_run_id}' of export '${plan.name}' is still in progress`,
-              {
-                exitClass: "config",
-                hint: `use --resume or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
-              },
-            );
-          }
-          queue = new StateQueue(state, runId, deps.now);
+        if (joined !== null) {
+          queue = joined;
         } else {
-          queue = new MemoryQueue(tasks, s.maxAttempts);
+          const probes = await probe(plan, column, s, probeSource);
+          const chunkPlan = buildChunkPlan(
+            { dialect: plan.engine, baseQuery: plan.baseQuery, column, shape: s.shape },
+            probes,
+            hash,
+          );
+          kind = chunkPlan.kind;
+          for (const note of chunkPlan.notes) {
+            log.info(`export '${plan.name}': ${note}`);
+            journal.add({ kind: "Warning", context: "chunk_plan", message: note });
+          }
+          total = chunkPlan.chunks.length;
+          const tasks = chunkPlan.chunks.map((c) => ({
+            index: c.index,
+            startKey: c.startKey,
+            endKey: c.endKey,
+            attempt: 0,
+            token: null,
+          }));
+          if (s.checkpoint) {
+            // The prefix is now in progress: an earlier run's marker must not vouch for it.
+            if (!destination.streaming) await destination.delete(SUCCESS_NAME).catch(() => {});
+            const created = await state.createChunkRun({
+              run_id: runId,
+              export_name: plan.name,
+              plan_hash: chunkPlan.fingerprint,
+              max_chunk_attempts: s.maxAttempts,
+              tasks: tasks.map((t) => ({ start_key: t.startKey, end_key: t.endKey })),
+            }, deps.now().toISOString());
+            const raced = created.created ? null : await state.findInProgressChunkRun(plan.name);
+            if (raced !== null && plan.worker === true) {
+              // Another worker created the run between our check and our insert: help it.
+              queue = await join(raced);
+            } else if (!created.created) {
+              throw new RivetError(
+                `chunk checkpoint run '${created.in_progress_run_id}' of export '${plan.name}' is still in progress`,
+                {
+                  exitClass: "config",
+                  hint: `use --resume or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
+                },
+              );
+            } else {
+              if (plan.worker === true) {
+                log.info(
+                  `export '${plan.name}': worker ${worker.id} started chunk run '${runId}' ` +
+                    `(${total} chunks); other workers may join it`,
+                );
+              }
+              queue = new StateQueue(state, runId, deps.now, worker);
+            }
+          } else {
+            queue = new MemoryQueue(tasks, s.maxAttempts);
+          }
         }
       }
     } finally {
@@ -564,32 +763,57 @@ export async function runChunkedJob(
     });
 
     // Workers: each claims the next task, runs it on its own connection, commits its parts.
-    const progress = startChunkProgress(plan.name, total, deps.progress);
+    const progress = deps.progress.ipc
+      ? ipcChunkProgress(plan.name, total)
+      : startChunkProgress(plan.name, total, deps.progress);
+    const rssWait = chunkWaitPolicy(s.parallel, s.checkpoint);
     const failures: string[] = [];
     const dest = destination;
-    const worker = async () => {
+    /** What this process completed itself (reported when another worker publishes). */
+    const mine: ChunkResult[] = [];
+    const pollMs = Math.min(2000, Math.max(100, Math.floor(worker.leaseMs / 4)));
+    const loop = async (conn: SlotConnection) => {
       for (;;) {
         if (deps.signal?.aborted) return;
+        await waitBelow(plan.tuning.memoryThresholdMb ?? 0, {
+          ...rssWait,
+          sleep: deps.sleep,
+          label: `export '${plan.name}'`,
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        });
         const task = await queue.claim();
-        if (task === null) return;
+        if (task === null) {
+          // Chunks held by live workers elsewhere: wait, and take them over if a lease lapses.
+          if (await queue.othersRunning()) {
+            await deps.sleep(pollMs);
+            continue;
+          }
+          return;
+        }
         journal.add({
           kind: "ChunkStarted",
           chunk_index: task.index,
           start_key: task.startKey,
           end_key: task.endKey,
         });
+        // The heartbeat: a lost lease is noticed when the chunk ends and fences its completion.
+        const held = queue.hold(task);
         try {
           const result = await runChunk(plan, task, {
             column,
             kind,
-            source,
+            conn,
             destination: dest,
             state,
             runId,
             deps,
             onRows: (d) => progress.rows(d),
           });
-          await queue.complete(task, result);
+          held.stop();
+          if (held.signal.aborted || !(await queue.complete(task, result))) {
+            throw leaseLost(task.index);
+          }
+          mine.push(result);
           crashPoint(`after_chunk_complete:${task.index}`);
           journal.add({
             kind: "ChunkCompleted",
@@ -599,7 +823,19 @@ export async function runChunkedJob(
           });
           progress.chunkDone();
         } catch (err) {
-          if (deps.signal?.aborted) return; // the task stays running; --resume picks it up
+          held.stop();
+          if (deps.signal?.aborted) {
+            // Interrupted: hand the chunk back so another worker (or --resume) runs it.
+            await queue.release(task).catch(() => {});
+            return;
+          }
+          if (err instanceof LeaseLostError || held.signal.aborted) {
+            log.warn(
+              `export '${plan.name}': chunk ${task.index}: worker ${worker.id} lost its lease ` +
+                "to another worker; anything it uploaded stays out of the manifest",
+            );
+            continue;
+          }
           const message = describeError(err);
           retries++;
           journal.add({
@@ -621,18 +857,31 @@ export async function runChunkedJob(
       }
     };
     const workers = Math.max(1, Math.min(s.parallel, total));
-    const results = await Promise.allSettled(Array.from({ length: workers }, () => worker()));
+    const results = await Promise.allSettled(
+      Array.from({ length: workers }, async () => {
+        const conn = slotConnection(deps, source);
+        try {
+          await loop(conn);
+        } finally {
+          await conn.drop();
+        }
+      }),
+    );
     progress.done();
     const firstError = results.find((r) => r.status === "rejected") as
       | PromiseRejectedResult
       | undefined;
     if (deps.signal?.aborted) throw interrupted(plan.name);
     const { done, notCompleted } = await queue.results();
+    const runParts: CommittedPart[] = [];
+    let runRows = 0;
     for (const i of [...done.keys()].sort((a, b) => a - b)) {
       const r = done.get(i)!;
-      rows += r.rows;
-      parts.push(...r.parts);
+      runRows += r.rows;
+      runParts.push(...r.parts);
     }
+    rows = runRows;
+    parts.push(...runParts);
     if (firstError || notCompleted > 0) {
       const why = firstError
         ? describeError(firstError.reason)
@@ -649,7 +898,27 @@ export async function runChunkedJob(
     }
     if (s.checkpoint) {
       const fin = await state.finishChunkRun(runId, deps.now().toISOString());
-      if (fin.completed) {
+      publisher = fin.completed && fin.finished_now;
+      if (!publisher) {
+        // Another worker flipped the run to completed: it publishes; report our own share.
+        rows = mine.reduce((a, r) => a + r.rows, 0);
+        parts.length = 0;
+        for (const r of mine) parts.push(...r.parts);
+        log.info(
+          `export '${plan.name}': worker ${worker.id} ran ${mine.length} of ${total} chunk(s) ` +
+            `(${rows} rows); another worker published run '${runId}'`,
+        );
+      } else if (!destination.streaming) {
+        const run = await state.getChunkRun(runId);
+        await quarantineStrays(
+          plan,
+          runId,
+          run?.created_at ?? started.toISOString(),
+          destination,
+          new Set(runParts.map((p) => p.name)),
+        ).catch((err) => log.warn(`cannot list ${destination!.uri}: ${describeError(err)}`));
+      }
+      if (fin.completed && fin.finished_now) {
         await quietly(
           "cannot record the committed progression",
           () =>
@@ -661,7 +930,7 @@ export async function runChunkedJob(
         );
       }
     }
-    if (plan.quality) {
+    if (plan.quality && publisher) {
       const issues = rowCountIssues(plan.quality, rows);
       for (const i of issues) {
         log.warn(formatQualityIssue(i));
@@ -686,7 +955,7 @@ export async function runChunkedJob(
         part_index: 0,
       });
     }
-    if (!destination.streaming) {
+    if (!destination.streaming && publisher) {
       const manifest = await writeManifest(
         { ...plan, runId },
         destination,
@@ -723,7 +992,7 @@ export async function runChunkedJob(
     status = "failed";
     error = describeError(err);
     if (err instanceof RivetError && err.hint) error += ` (${err.hint})`;
-    if (parts.length > 0 && destination && !destination.streaming) {
+    if (parts.length > 0 && destination && !destination.streaming && plan.worker !== true) {
       await writeManifest(
         { ...plan, runId },
         destination,
@@ -745,7 +1014,11 @@ export async function runChunkedJob(
   const j = journal.journal();
   await quietly(
     "cannot save the run journal",
-    () => state.saveJournal({ ...j, run_id: runId }, finished.toISOString()),
+    () => {
+      // Helping workers keep their own journal beside the publisher's (same run, other key).
+      const key = publisher ? runId : `${runId}@${worker.id}`;
+      return state.saveJournal({ ...j, run_id: key }, finished.toISOString());
+    },
   );
   const bytes = parts.reduce((a, p) => a + p.bytes, 0);
   await quietly("cannot record export metrics", () =>

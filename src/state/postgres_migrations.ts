@@ -171,7 +171,21 @@ export const POSTGRES_CURSOR_BOUNDARY_SQL = `CREATE TABLE IF NOT EXISTS rivet_cu
   updated_at TEXT NOT NULL
 )`;
 
-/** Every table of the final shape (v8) plus the boundary table. */
+/**
+ * Additive as well: the latest claim of each chunk task (worker, fencing token, lease expiry),
+ * for many workers sharing one chunk run. Created after the migrations, idempotently.
+ */
+export const POSTGRES_CHUNK_LEASE_SQL = `CREATE TABLE IF NOT EXISTS rivet_chunk_lease (
+  run_id TEXT NOT NULL,
+  chunk_index BIGINT NOT NULL,
+  worker_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  lease_until TEXT NOT NULL,
+  claimed_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, chunk_index)
+)`;
+
+/** Every table of the final shape (v8) plus the additive boundary and lease tables. */
 export const POSTGRES_TABLES: readonly string[] = [
   "rivet_schema_version",
   "export_state",
@@ -185,4 +199,5 @@ export const POSTGRES_TABLES: readonly string[] = [
   "export_shape",
   "run_journal",
   "rivet_cursor_boundary",
+  "rivet_chunk_lease",
 ];

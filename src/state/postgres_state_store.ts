@@ -3,12 +3,15 @@ import pg from "pg";
 import { redact } from "../errors.ts";
 import { journalFromJson, journalToJson, type RunJournal } from "./journal_types.ts";
 import {
+  POSTGRES_CHUNK_LEASE_SQL,
   POSTGRES_CURSOR_BOUNDARY_SQL,
   POSTGRES_MIGRATIONS,
   POSTGRES_SCHEMA_VERSION,
   POSTGRES_VERSION_TABLE_SQL,
 } from "./postgres_migrations.ts";
 import {
+  type ChunkLeaseRequest,
+  type ChunkLeaseRow,
   type ChunkRunRow,
   type ChunkTaskRow,
   type CommittedBoundary,
@@ -17,6 +20,7 @@ import {
   type FileRecord,
   type FileRow,
   type FinishChunkRunResult,
+  type LeasedChunkTask,
   type MetricRecord,
   type MetricRow,
   type NewChunkRun,
@@ -482,6 +486,7 @@ export class PostgresStateStore implements StateStore {
          WHERE version < (SELECT MAX(version) FROM rivet_schema_version)`,
       );
       await c.query(POSTGRES_CURSOR_BOUNDARY_SQL);
+      await c.query(POSTGRES_CHUNK_LEASE_SQL);
       return await PostgresStateStore.#versionOf(c);
     });
     if (final !== POSTGRES_SCHEMA_VERSION) {
@@ -930,8 +935,103 @@ export class PostgresStateStore implements StateStore {
       );
       const row = r.rows[0];
       if (row === undefined) return null;
+      await dropLease(c, runId, num(row.chunk_index));
       await touchRun(c, runId, at);
       return toTask(row);
+    });
+  }
+
+  claimChunkTaskLeased(
+    runId: string,
+    lease: ChunkLeaseRequest,
+    at: string,
+  ): Promise<LeasedChunkTask | null> {
+    return this.#tx(`claim a chunk task of run ${runId}`, async (c) => {
+      // SKIP LOCKED: concurrent claimers each take a different task without waiting. A running
+      // task is claimable only when its lease lapsed (byte order of RFC 3339 UTC text = time).
+      const r = await c.query(
+        `WITH next AS (
+           SELECT t.id FROM chunk_task t JOIN chunk_run r ON r.run_id = t.run_id
+           LEFT JOIN rivet_chunk_lease l ON l.run_id = t.run_id AND l.chunk_index = t.chunk_index
+           WHERE t.run_id = $2 AND r.status = 'in_progress'
+             AND (t.status = 'pending'
+                  OR (t.status IN ('failed', 'running') AND t.attempts < r.max_chunk_attempts
+                      AND (t.status = 'failed' OR l.lease_until COLLATE "C" < $1 COLLATE "C")))
+           ORDER BY t.chunk_index LIMIT 1
+           FOR UPDATE OF t SKIP LOCKED)
+         UPDATE chunk_task SET status = 'running', attempts = chunk_task.attempts + 1,
+           updated_at = $1
+         FROM next WHERE chunk_task.id = next.id
+         RETURNING ${TASK_COLUMNS.split(", ").map((col) => `chunk_task.${col}`).join(", ")}`,
+        [at, runId],
+      );
+      const row = r.rows[0];
+      if (row === undefined) return null;
+      const token = crypto.randomUUID();
+      await c.query(
+        `INSERT INTO rivet_chunk_lease (run_id, chunk_index, worker_id, token, lease_until,
+           claimed_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (run_id, chunk_index) DO UPDATE SET worker_id = excluded.worker_id,
+           token = excluded.token, lease_until = excluded.lease_until,
+           claimed_at = excluded.claimed_at`,
+        [runId, num(row.chunk_index), lease.worker_id, token, lease.lease_until, at],
+      );
+      await touchRun(c, runId, at);
+      return { ...toTask(row), worker_id: lease.worker_id, lease_until: lease.lease_until, token };
+    });
+  }
+
+  renewChunkLease(
+    runId: string,
+    chunkIndex: number,
+    token: string,
+    leaseUntil: string,
+    _at: string,
+  ): Promise<boolean> {
+    return this.#tx(`renew the lease of chunk ${chunkIndex} of run ${runId}`, async (c) => {
+      if (!await holds(c, runId, chunkIndex, token)) return false;
+      await c.query(
+        "UPDATE rivet_chunk_lease SET lease_until = $1 WHERE run_id = $2 AND chunk_index = $3",
+        [leaseUntil, runId, chunkIndex],
+      );
+      return true;
+    });
+  }
+
+  listChunkLeases(runId: string): Promise<ChunkLeaseRow[]> {
+    return this.#run(`list the chunk leases of run ${runId}`, async (c) =>
+      (await c.query(
+        `SELECT run_id, chunk_index, worker_id, lease_until, claimed_at FROM rivet_chunk_lease
+         WHERE run_id = $1 ORDER BY chunk_index`,
+        [runId],
+      )).rows.map(toLease));
+  }
+
+  releaseChunkTask(
+    runId: string,
+    chunkIndex: number,
+    token: string,
+    at: string,
+  ): Promise<boolean> {
+    return this.#tx(`release chunk ${chunkIndex} of run ${runId}`, async (c) => {
+      if (!await holds(c, runId, chunkIndex, token)) return false;
+      await c.query(
+        `UPDATE chunk_task SET status = 'pending', attempts = GREATEST(attempts - 1, 0),
+           updated_at = $1
+         WHERE run_id = $2 AND chunk_index = $3`,
+        [at, runId, chunkIndex],
+      );
+      await dropLease(c, runId, chunkIndex);
+      await touchRun(c, runId, at);
+      return true;
+    });
+  }
+
+  getChunkRun(runId: string): Promise<ChunkRunRow | null> {
+    return this.#run(`read chunk run ${runId}`, async (c) => {
+      const r = await c.query(`SELECT ${RUN_COLUMNS} FROM chunk_run WHERE run_id = $1`, [runId]);
+      const row = r.rows[0];
+      return row === undefined ? null : toRun(row);
     });
   }
 
@@ -940,8 +1040,10 @@ export class PostgresStateStore implements StateStore {
     chunkIndex: number,
     result: { readonly rows_written: number; readonly file_name: string | null },
     at: string,
+    token?: string,
   ): Promise<boolean> {
     return this.#tx(`complete chunk ${chunkIndex} of run ${runId}`, async (c) => {
+      if (token !== undefined && !await holds(c, runId, chunkIndex, token)) return false;
       const r = await c.query(
         `UPDATE chunk_task SET status = 'completed', rows_written = $1, file_name = $2,
            last_error = NULL, updated_at = $3
@@ -954,8 +1056,15 @@ export class PostgresStateStore implements StateStore {
     });
   }
 
-  failChunkTask(runId: string, chunkIndex: number, error: string, at: string): Promise<boolean> {
+  failChunkTask(
+    runId: string,
+    chunkIndex: number,
+    error: string,
+    at: string,
+    token?: string,
+  ): Promise<boolean> {
     return this.#tx(`mark chunk ${chunkIndex} of run ${runId} failed`, async (c) => {
+      if (token !== undefined && !await holds(c, runId, chunkIndex, token)) return false;
       const r = await c.query(
         `UPDATE chunk_task SET status = 'failed', last_error = $1, updated_at = $2
          WHERE run_id = $3 AND chunk_index = $4 AND status = 'running'`,
@@ -973,6 +1082,11 @@ export class PostgresStateStore implements StateStore {
         `UPDATE chunk_task SET status = 'pending', updated_at = $1
          WHERE run_id = $2 AND status = 'running'`,
         [at, runId],
+      );
+      await c.query(
+        `DELETE FROM rivet_chunk_lease WHERE run_id = $1 AND chunk_index IN (
+           SELECT chunk_index FROM chunk_task WHERE run_id = $1 AND status <> 'completed')`,
+        [runId],
       );
       const n = r.rowCount ?? 0;
       if (n > 0) await touchRun(c, runId, at);
@@ -994,7 +1108,10 @@ export class PostgresStateStore implements StateStore {
         [reason, at, runId, chunkIndex],
       );
       const changed = (r.rowCount ?? 0) > 0;
-      if (changed) await touchRun(c, runId, at);
+      if (changed) {
+        await dropLease(c, runId, chunkIndex);
+        await touchRun(c, runId, at);
+      }
       return changed;
     });
   }
@@ -1009,24 +1126,31 @@ export class PostgresStateStore implements StateStore {
 
   finishChunkRun(runId: string, at: string): Promise<FinishChunkRunResult> {
     return this.#tx(`finish chunk run ${runId}`, async (c): Promise<FinishChunkRunResult> => {
-      // Lock the run row first so a concurrent requeue/complete cannot interleave.
-      await c.query("SELECT 1 FROM chunk_run WHERE run_id = $1 FOR UPDATE", [runId]);
+      // Lock the run row first so a concurrent requeue/complete/finish cannot interleave.
+      const run = await c.query("SELECT status FROM chunk_run WHERE run_id = $1 FOR UPDATE", [
+        runId,
+      ]);
       const r = await c.query(
         "SELECT COUNT(*) AS n FROM chunk_task WHERE run_id = $1 AND status <> 'completed'",
         [runId],
       );
       const open = num(r.rows[0]?.n);
       if (open > 0) return { completed: false, not_completed: open };
-      await c.query(
+      if (run.rows[0]?.status === "completed") return { completed: true, finished_now: false };
+      const flipped = await c.query(
         "UPDATE chunk_run SET status = 'completed', updated_at = $1 WHERE run_id = $2",
         [at, runId],
       );
-      return { completed: true };
+      return { completed: true, finished_now: (flipped.rowCount ?? 0) > 0 };
     });
   }
 
   deleteChunkRuns(exportName: string): Promise<{ runs: number; tasks: number }> {
     return this.#tx(`delete the chunk runs of export "${exportName}"`, async (c) => {
+      await c.query(
+        "DELETE FROM rivet_chunk_lease WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = $1)",
+        [exportName],
+      );
       const tasks = await c.query(
         "DELETE FROM chunk_task WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = $1)",
         [exportName],
@@ -1035,6 +1159,35 @@ export class PostgresStateStore implements StateStore {
       return { runs: runs.rowCount ?? 0, tasks: tasks.rowCount ?? 0 };
     });
   }
+}
+
+/**
+ * Whether the claim `token` still holds the running task. Locks the task row first: every lease
+ * write happens under that lock, so the answer stays true until the transaction ends.
+ */
+async function holds(
+  c: PgPoolClient,
+  runId: string,
+  chunkIndex: number,
+  token: string,
+): Promise<boolean> {
+  const t = await c.query(
+    "SELECT status FROM chunk_task WHERE run_id = $1 AND chunk_index = $2 FOR UPDATE",
+    [runId, chunkIndex],
+  );
+  if (t.rows[0]?.status !== "running") return false;
+  const l = await c.query(
+    "SELECT token FROM rivet_chunk_lease WHERE run_id = $1 AND chunk_index = $2",
+    [runId, chunkIndex],
+  );
+  return l.rows[0]?.token === token;
+}
+
+async function dropLease(c: PgPoolClient, runId: string, chunkIndex: number): Promise<void> {
+  await c.query("DELETE FROM rivet_chunk_lease WHERE run_id = $1 AND chunk_index = $2", [
+    runId,
+    chunkIndex,
+  ]);
 }
 
 async function touchRun(c: PgPoolClient, runId: string, at: string): Promise<void> {
@@ -1116,6 +1269,16 @@ function toRun(r: Row): ChunkRunRow {
     max_chunk_attempts: num(r.max_chunk_attempts),
     created_at: str(r.created_at),
     updated_at: str(r.updated_at),
+  };
+}
+
+function toLease(r: Row): ChunkLeaseRow {
+  return {
+    run_id: str(r.run_id),
+    chunk_index: num(r.chunk_index),
+    worker_id: str(r.worker_id),
+    lease_until: str(r.lease_until),
+    claimed_at: str(r.claimed_at),
   };
 }
 

@@ -204,7 +204,10 @@ Deno.test("four concurrent claimers on separate connections never get one chunk 
     );
     const rows = await stores[1]!.listChunkTasks("c1");
     assert.ok(rows.every((t) => t.status === "completed" && t.attempts === 1));
-    assert.deepEqual(await stores[2]!.finishChunkRun("c1", T), { completed: true });
+    assert.deepEqual(await stores[2]!.finishChunkRun("c1", T), {
+      completed: true,
+      finished_now: true,
+    });
   } finally {
     await Promise.all(stores.map((s) => s.close()));
     await dropSchema(schema);

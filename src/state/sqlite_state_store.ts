@@ -9,6 +9,8 @@ import {
   SQLITE_SCHEMA_VERSION,
 } from "./sqlite_migrations.ts";
 import {
+  type ChunkLeaseRequest,
+  type ChunkLeaseRow,
   type ChunkRunRow,
   type ChunkTaskRow,
   type CommittedBoundary,
@@ -17,6 +19,7 @@ import {
   type FileRecord,
   type FileRow,
   type FinishChunkRunResult,
+  type LeasedChunkTask,
   type MetricRecord,
   type MetricRow,
   type NewChunkRun,
@@ -205,6 +208,10 @@ export class SqliteStateStore implements StateStore {
     // the row hashes exported at an incremental cursor's exact value (boundary ties).
     if (!present.has("rivet_cursor_boundary")) {
       this.#tx(() => db.exec(CURSOR_BOUNDARY_SQL));
+    }
+    // Additive too: which worker holds each chunk task and until when (scale-out leases).
+    if (!present.has("rivet_chunk_lease")) {
+      this.#tx(() => db.exec(CHUNK_LEASE_SQL));
     }
   }
 
@@ -648,9 +655,120 @@ export class SqliteStateStore implements StateStore {
            RETURNING ${TASK_COLUMNS}`,
         ).get(at, runId) as Row | undefined;
         if (r === undefined) return null;
+        this.#dropLease(runId, num(r.chunk_index));
         this.#touchRun(runId, at);
         return toTask(r);
       }));
+  }
+
+  claimChunkTaskLeased(
+    runId: string,
+    lease: ChunkLeaseRequest,
+    at: string,
+  ): Promise<LeasedChunkTask | null> {
+    return this.#op(
+      `claim a chunk task of run ${runId}`,
+      () =>
+        this.#tx((): LeasedChunkTask | null => {
+          const r = this.#stmt(
+            `UPDATE chunk_task SET status = 'running', attempts = attempts + 1, updated_at = ?
+           WHERE id = (
+             SELECT t.id FROM chunk_task t JOIN chunk_run r ON r.run_id = t.run_id
+             LEFT JOIN rivet_chunk_lease l
+               ON l.run_id = t.run_id AND l.chunk_index = t.chunk_index
+             WHERE t.run_id = ? AND r.status = 'in_progress'
+               AND (t.status = 'pending'
+                    OR (t.status IN ('failed', 'running') AND t.attempts < r.max_chunk_attempts
+                        AND (t.status = 'failed' OR l.lease_until < ?)))
+             ORDER BY t.chunk_index LIMIT 1)
+           RETURNING ${TASK_COLUMNS}`,
+          ).get(at, runId, at) as Row | undefined;
+          if (r === undefined) return null;
+          const token = crypto.randomUUID();
+          this.#stmt(
+            `INSERT INTO rivet_chunk_lease (run_id, chunk_index, worker_id, token, lease_until,
+             claimed_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(run_id, chunk_index) DO UPDATE SET worker_id = excluded.worker_id,
+             token = excluded.token, lease_until = excluded.lease_until,
+             claimed_at = excluded.claimed_at`,
+          ).run(runId, num(r.chunk_index), lease.worker_id, token, lease.lease_until, at);
+          this.#touchRun(runId, at);
+          return {
+            ...toTask(r),
+            worker_id: lease.worker_id,
+            lease_until: lease.lease_until,
+            token,
+          };
+        }),
+    );
+  }
+
+  /** Whether the claim `token` still holds the running task (inside a transaction). */
+  #holds(runId: string, chunkIndex: number, token: string): boolean {
+    const r = this.#stmt(
+      `SELECT 1 AS ok FROM chunk_task t JOIN rivet_chunk_lease l
+         ON l.run_id = t.run_id AND l.chunk_index = t.chunk_index
+       WHERE t.run_id = ? AND t.chunk_index = ? AND t.status = 'running' AND l.token = ?`,
+    ).get(runId, chunkIndex, token) as Row | undefined;
+    return r !== undefined;
+  }
+
+  #dropLease(runId: string, chunkIndex: number): void {
+    this.#stmt("DELETE FROM rivet_chunk_lease WHERE run_id = ? AND chunk_index = ?")
+      .run(runId, chunkIndex);
+  }
+
+  renewChunkLease(
+    runId: string,
+    chunkIndex: number,
+    token: string,
+    leaseUntil: string,
+    _at: string,
+  ): Promise<boolean> {
+    return this.#op(`renew the lease of chunk ${chunkIndex} of run ${runId}`, () =>
+      this.#tx(() => {
+        if (!this.#holds(runId, chunkIndex, token)) return false;
+        this.#stmt(
+          "UPDATE rivet_chunk_lease SET lease_until = ? WHERE run_id = ? AND chunk_index = ?",
+        ).run(leaseUntil, runId, chunkIndex);
+        return true;
+      }));
+  }
+
+  listChunkLeases(runId: string): Promise<ChunkLeaseRow[]> {
+    return this.#op(`list the chunk leases of run ${runId}`, () =>
+      (this.#stmt(
+        `SELECT run_id, chunk_index, worker_id, lease_until, claimed_at FROM rivet_chunk_lease
+         WHERE run_id = ? ORDER BY chunk_index`,
+      ).all(runId) as Row[]).map(toLease));
+  }
+
+  releaseChunkTask(
+    runId: string,
+    chunkIndex: number,
+    token: string,
+    at: string,
+  ): Promise<boolean> {
+    return this.#op(`release chunk ${chunkIndex} of run ${runId}`, () =>
+      this.#tx(() => {
+        if (!this.#holds(runId, chunkIndex, token)) return false;
+        this.#stmt(
+          `UPDATE chunk_task SET status = 'pending', attempts = MAX(attempts - 1, 0),
+             updated_at = ?
+           WHERE run_id = ? AND chunk_index = ?`,
+        ).run(at, runId, chunkIndex);
+        this.#dropLease(runId, chunkIndex);
+        this.#touchRun(runId, at);
+        return true;
+      }));
+  }
+
+  getChunkRun(runId: string): Promise<ChunkRunRow | null> {
+    return this.#op(`read chunk run ${runId}`, () => {
+      const r = this.#stmt(`SELECT ${RUN_COLUMNS} FROM chunk_run WHERE run_id = ?`)
+        .get(runId) as Row | undefined;
+      return r === undefined ? null : toRun(r);
+    });
   }
 
   #touchRun(runId: string, at: string): void {
@@ -662,9 +780,11 @@ export class SqliteStateStore implements StateStore {
     chunkIndex: number,
     result: { readonly rows_written: number; readonly file_name: string | null },
     at: string,
+    token?: string,
   ): Promise<boolean> {
     return this.#op(`complete chunk ${chunkIndex} of run ${runId}`, () =>
       this.#tx(() => {
+        if (token !== undefined && !this.#holds(runId, chunkIndex, token)) return false;
         const changed = Number(
           this.#stmt(
             `UPDATE chunk_task SET status = 'completed', rows_written = ?, file_name = ?,
@@ -677,9 +797,16 @@ export class SqliteStateStore implements StateStore {
       }));
   }
 
-  failChunkTask(runId: string, chunkIndex: number, error: string, at: string): Promise<boolean> {
+  failChunkTask(
+    runId: string,
+    chunkIndex: number,
+    error: string,
+    at: string,
+    token?: string,
+  ): Promise<boolean> {
     return this.#op(`mark chunk ${chunkIndex} of run ${runId} failed`, () =>
       this.#tx(() => {
+        if (token !== undefined && !this.#holds(runId, chunkIndex, token)) return false;
         const changed = Number(
           this.#stmt(
             `UPDATE chunk_task SET status = 'failed', last_error = ?, updated_at = ?
@@ -700,6 +827,10 @@ export class SqliteStateStore implements StateStore {
              WHERE run_id = ? AND status = 'running'`,
           ).run(at, runId).changes,
         );
+        this.#stmt(
+          `DELETE FROM rivet_chunk_lease WHERE run_id = ? AND chunk_index IN (
+             SELECT chunk_index FROM chunk_task WHERE run_id = ? AND status <> 'completed')`,
+        ).run(runId, runId);
         if (n > 0) this.#touchRun(runId, at);
         return n;
       }));
@@ -720,7 +851,10 @@ export class SqliteStateStore implements StateStore {
              WHERE run_id = ? AND chunk_index = ? AND status = 'completed'`,
           ).run(reason, at, runId, chunkIndex).changes,
         ) > 0;
-        if (changed) this.#touchRun(runId, at);
+        if (changed) {
+          this.#dropLease(runId, chunkIndex);
+          this.#touchRun(runId, at);
+        }
         return changed;
       }));
   }
@@ -740,15 +874,22 @@ export class SqliteStateStore implements StateStore {
         ).get(runId) as Row | undefined;
         const open = num(r?.n);
         if (open > 0) return { completed: false, not_completed: open };
-        this.#stmt("UPDATE chunk_run SET status = 'completed', updated_at = ? WHERE run_id = ?")
-          .run(at, runId);
-        return { completed: true };
+        const flipped = Number(
+          this.#stmt(
+            `UPDATE chunk_run SET status = 'completed', updated_at = ?
+             WHERE run_id = ? AND status <> 'completed'`,
+          ).run(at, runId).changes,
+        ) > 0;
+        return { completed: true, finished_now: flipped };
       }));
   }
 
   deleteChunkRuns(exportName: string): Promise<{ runs: number; tasks: number }> {
     return this.#op(`delete the chunk runs of export "${exportName}"`, () =>
       this.#tx(() => {
+        this.#stmt(
+          "DELETE FROM rivet_chunk_lease WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = ?)",
+        ).run(exportName);
         const tasks = Number(
           this.#stmt(
             "DELETE FROM chunk_task WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = ?)",
@@ -843,6 +984,16 @@ function toRun(r: Row): ChunkRunRow {
   };
 }
 
+function toLease(r: Row): ChunkLeaseRow {
+  return {
+    run_id: str(r.run_id),
+    chunk_index: num(r.chunk_index),
+    worker_id: str(r.worker_id),
+    lease_until: str(r.lease_until),
+    claimed_at: str(r.claimed_at),
+  };
+}
+
 function toTask(r: Row): ChunkTaskRow {
   return {
     run_id: str(r.run_id),
@@ -863,4 +1014,18 @@ const CURSOR_BOUNDARY_SQL = `CREATE TABLE IF NOT EXISTS rivet_cursor_boundary (
   cursor_value TEXT NOT NULL,
   row_hashes TEXT NOT NULL,
   updated_at TEXT NOT NULL
+)`;
+
+/**
+ * The latest claim of each chunk task: worker, claim token (fencing) and lease expiry. Additive,
+ * outside the versioned tables of spec 5.3, so files stay readable by other Rivet versions.
+ */
+const CHUNK_LEASE_SQL = `CREATE TABLE IF NOT EXISTS rivet_chunk_lease (
+  run_id TEXT NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  worker_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  lease_until TEXT NOT NULL,
+  claimed_at TEXT NOT NULL,
+  PRIMARY KEY (run_id, chunk_index)
 )`;

@@ -173,17 +173,48 @@ export type CreateChunkRunResult =
   | { readonly created: true }
   | { readonly created: false; readonly in_progress_run_id: string };
 
-/** Result of `finishChunkRun`. */
+/**
+ * Result of `finishChunkRun`. `finished_now` is true for exactly one call per run: the one that
+ * flipped it from `in_progress` to `completed` (that caller publishes the manifest).
+ */
 export type FinishChunkRunResult =
-  | { readonly completed: true }
+  | { readonly completed: true; readonly finished_now: boolean }
   | { readonly completed: false; readonly not_completed: number };
+
+/**
+ * A worker's claim on a chunk, kept in the additive table `rivet_chunk_lease` (one row per task,
+ * the latest claim). The claim holds while `lease_until` is in the future; the worker renews it
+ * while the chunk runs. After it lapses, any worker may claim the chunk again.
+ */
+export interface ChunkLeaseRow {
+  readonly run_id: string;
+  readonly chunk_index: number;
+  /** `host:pid:random`, or RIVET_WORKER_ID. */
+  readonly worker_id: string;
+  readonly lease_until: string;
+  readonly claimed_at: string;
+}
+
+/** Who claims, and until when the claim holds without a renewal. */
+export interface ChunkLeaseRequest {
+  readonly worker_id: string;
+  readonly lease_until: string;
+}
+
+/** A task taken by `claimChunkTaskLeased`: `token` fences every later write of this claim. */
+export interface LeasedChunkTask extends ChunkTaskRow {
+  readonly worker_id: string;
+  readonly lease_until: string;
+  /** Unique per claim; `completeChunkTask`/`failChunkTask`/`renewChunkLease` must present it. */
+  readonly token: string;
+}
 
 /**
  * Durable state of Rivet: everything planning and execution read or write between runs.
  *
- * Implementations: `SqliteStateStore` (default, `.rivet_state.db`); a PostgreSQL backend later.
- * Every method is atomic on its own; `createChunkRun` and `claimChunkTask` are atomic even when
- * several processes share the store. The store decides nothing about *when* to write.
+ * Implementations: `SqliteStateStore` (default, `.rivet_state.db`) and `PostgresStateStore`
+ * (`RIVET_STATE_URL`). Every method is atomic on its own; `createChunkRun`, the claims, the
+ * lease writes and `finishChunkRun` are atomic even when several processes share the store. The store decides nothing about *when* to write.
  */
 export interface StateStore {
   /** Where the state lives, for messages (a file path; never a URL with a password). */
@@ -269,24 +300,65 @@ export interface StateStore {
    * with attempts < max_chunk_attempts): status running, attempts + 1. null when none is left.
    */
   claimChunkTask(runId: string, at: string): Promise<ChunkTaskRow | null>;
-  /** running → completed (error cleared). Returns false when the task was not running. */
+  /**
+   * Like `claimChunkTask`, for workers that share a run: also takes a `running` task whose lease
+   * lapsed (`lease_until` < `at`) while its attempts are below the maximum, and records the
+   * claimer's lease with a fresh token in the same transaction. A running task without a lease
+   * (claimed by `claimChunkTask`) is never taken.
+   */
+  claimChunkTaskLeased(
+    runId: string,
+    lease: ChunkLeaseRequest,
+    at: string,
+  ): Promise<LeasedChunkTask | null>;
+  /** Moves the lease of a running task on; false when the claim `token` no longer holds it. */
+  renewChunkLease(
+    runId: string,
+    chunkIndex: number,
+    token: string,
+    leaseUntil: string,
+    at: string,
+  ): Promise<boolean>;
+  /** The lease rows of a run (the latest claim of each task), ordered by chunk index. */
+  listChunkLeases(runId: string): Promise<ChunkLeaseRow[]>;
+  /**
+   * running → completed (error cleared). Returns false when the task was not running, or, with a
+   * `token`, when that claim no longer holds the task (another worker took it over).
+   */
   completeChunkTask(
     runId: string,
     chunkIndex: number,
     result: { readonly rows_written: number; readonly file_name: string | null },
     at: string,
+    token?: string,
   ): Promise<boolean>;
-  /** running → failed with the (already redacted) error. Returns false when not running. */
-  failChunkTask(runId: string, chunkIndex: number, error: string, at: string): Promise<boolean>;
-  /** Resume: every running task of the run → pending. Returns how many. */
+  /** running → failed with the (already redacted) error. False when not running / not held. */
+  failChunkTask(
+    runId: string,
+    chunkIndex: number,
+    error: string,
+    at: string,
+    token?: string,
+  ): Promise<boolean>;
+  /**
+   * Gives a held task back: running → pending (this attempt not counted), lease dropped, so another worker
+   * can take it at once (a worker stopped by SIGTERM). False when the token no longer holds it.
+   */
+  releaseChunkTask(runId: string, chunkIndex: number, token: string, at: string): Promise<boolean>;
+  /** Resume: every running task of the run → pending, their leases dropped. Returns how many. */
   resetRunningChunkTasks(runId: string, at: string): Promise<number>;
   /** Destination reconciliation: a completed task → pending, attempts 0, file/rows cleared. */
   requeueChunkTask(runId: string, chunkIndex: number, reason: string, at: string): Promise<boolean>;
   /** Ordered by chunk index. */
   listChunkTasks(runId: string): Promise<ChunkTaskRow[]>;
-  /** Marks the run completed only when every task is completed. */
+  /** A run by id, any status. */
+  getChunkRun(runId: string): Promise<ChunkRunRow | null>;
+  /**
+   * Marks the run completed only when every task is completed. Atomic: of several concurrent
+   * callers exactly one gets `finished_now: true`.
+   */
   finishChunkRun(runId: string, at: string): Promise<FinishChunkRunResult>;
-  /** `state reset-chunks`: deletes the export's tasks, then its runs. */
+  /** `state reset-chunks`: deletes the export's tasks (and their leases), then its runs. */
   deleteChunkRuns(exportName: string): Promise<{ readonly runs: number; readonly tasks: number }>;
 }
 

@@ -432,7 +432,7 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
     assert.equal((await s.findInProgressChunkRun("orders"))?.run_id, "c1");
     const t1 = await s.claimChunkTask("c1", T2);
     await s.completeChunkTask("c1", t1!.chunk_index, { rows_written: 0, file_name: null }, T2);
-    assert.deepEqual(await s.finishChunkRun("c1", T2), { completed: true });
+    assert.deepEqual(await s.finishChunkRun("c1", T2), { completed: true, finished_now: true });
     assert.equal(await s.findInProgressChunkRun("orders"), null);
     assert.equal((await s.latestChunkRun("orders"))?.status, "completed");
     assert.equal(await s.claimChunkTask("c1", T2), null);
@@ -482,5 +482,136 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
     await s.finishChunkRun("c1", T0);
     await s.createChunkRun({ ...base, run_id: "c2" }, T1);
     assert.equal((await s.latestChunkRun("orders"))?.run_id, "c2");
+  });
+
+  // ── scale-out: leased claims shared by many workers ──
+  const T3 = "2026-01-01T12:00:03.000Z";
+  const T9 = "2026-01-01T12:00:09.000Z";
+  const run = (tasks: number, max = 3) => ({
+    run_id: "c1",
+    export_name: "orders",
+    plan_hash: "h",
+    max_chunk_attempts: max,
+    tasks: bounds(tasks),
+  });
+  const wA = (until: string) => ({ worker_id: "host-a:1:aa", lease_until: until });
+  const wB = (until: string) => ({ worker_id: "host-b:2:bb", lease_until: until });
+
+  test("records the claiming worker and its lease with a token unique per claim", async (s) => {
+    await s.createChunkRun(run(2), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T3), T0);
+    const b = await s.claimChunkTaskLeased("c1", wB(T3), T0);
+    assert.deepEqual([a?.chunk_index, a?.status, a?.attempts, a?.worker_id], [
+      0,
+      "running",
+      1,
+      "host-a:1:aa",
+    ]);
+    assert.equal(b?.chunk_index, 1);
+    assert.ok(a!.token.length >= 16 && a!.token !== b!.token);
+    assert.deepEqual(
+      (await s.listChunkLeases("c1")).map((l) => [l.chunk_index, l.worker_id, l.lease_until]),
+      [[0, "host-a:1:aa", T3], [1, "host-b:2:bb", T3]],
+    );
+    assert.equal(await s.claimChunkTaskLeased("c1", wB(T3), T1), null);
+  });
+
+  test("takes over a running chunk only after its lease lapsed, and fences the old claim", async (s) => {
+    await s.createChunkRun(run(1), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T2), T0);
+    assert.equal(await s.claimChunkTaskLeased("c1", wB(T9), T1), null, "lease still held");
+    const b = await s.claimChunkTaskLeased("c1", wB(T9), T3);
+    assert.deepEqual([b?.chunk_index, b?.attempts, b?.worker_id], [0, 2, "host-b:2:bb"]);
+    // The worker that lost its lease can neither renew, complete, fail nor release the chunk.
+    assert.equal(await s.renewChunkLease("c1", 0, a!.token, T9, T3), false);
+    assert.equal(
+      await s.completeChunkTask("c1", 0, { rows_written: 9, file_name: "a" }, T3, a!.token),
+      false,
+    );
+    assert.equal(await s.failChunkTask("c1", 0, "late", T3, a!.token), false);
+    assert.equal(await s.releaseChunkTask("c1", 0, a!.token, T3), false);
+    assert.equal(
+      await s.completeChunkTask("c1", 0, { rows_written: 5, file_name: "b" }, T3, b!.token),
+      true,
+    );
+    const [t] = await s.listChunkTasks("c1");
+    assert.deepEqual([t?.status, t?.rows_written, t?.file_name], ["completed", 5, "b"]);
+    assert.equal((await s.listChunkLeases("c1"))[0]?.worker_id, "host-b:2:bb");
+    assert.equal(await s.claimChunkTaskLeased("c1", wA(T9), T9), null, "completed stays done");
+  });
+
+  test("a renewed lease keeps the chunk from being taken over", async (s) => {
+    await s.createChunkRun(run(1), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T2), T0);
+    assert.equal(await s.renewChunkLease("c1", 0, a!.token, T9, T1), true);
+    assert.equal(await s.claimChunkTaskLeased("c1", wB(T9), T3), null);
+    assert.equal((await s.listChunkLeases("c1"))[0]?.lease_until, T9);
+  });
+
+  test("does not take over a lapsed chunk whose attempts are used up", async (s) => {
+    await s.createChunkRun(run(1, 2), T0);
+    await s.claimChunkTaskLeased("c1", wA(T1), T0);
+    assert.equal((await s.claimChunkTaskLeased("c1", wB(T3), T2))?.attempts, 2);
+    assert.equal(await s.claimChunkTaskLeased("c1", wA(T9), T9), null);
+    assert.equal((await s.listChunkTasks("c1"))[0]?.attempts, 2);
+  });
+
+  test("never takes over a running chunk claimed without a lease", async (s) => {
+    await s.createChunkRun(run(1), T0);
+    await s.claimChunkTask("c1", T0);
+    assert.equal(await s.claimChunkTaskLeased("c1", wB(T9), T9), null);
+    assert.deepEqual(await s.listChunkLeases("c1"), []);
+  });
+
+  test("a released chunk is pending again at once, this attempt not counted", async (s) => {
+    await s.createChunkRun(run(1), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T9), T0);
+    assert.equal(await s.releaseChunkTask("c1", 0, a!.token, T1), true);
+    const [t] = await s.listChunkTasks("c1");
+    assert.deepEqual([t?.status, t?.attempts], ["pending", 0]);
+    assert.deepEqual(await s.listChunkLeases("c1"), []);
+    assert.equal((await s.claimChunkTaskLeased("c1", wB(T9), T1))?.worker_id, "host-b:2:bb");
+  });
+
+  test("a failed leased chunk is re-claimed by any worker while attempts remain", async (s) => {
+    await s.createChunkRun(run(1, 2), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T9), T0);
+    assert.equal(await s.failChunkTask("c1", 0, "boom", T1, a!.token), true);
+    const b = await s.claimChunkTaskLeased("c1", wB(T9), T1);
+    assert.deepEqual([b?.attempts, b?.worker_id], [2, "host-b:2:bb"]);
+    assert.equal(await s.failChunkTask("c1", 0, "boom again", T2, b!.token), true);
+    assert.equal(await s.claimChunkTaskLeased("c1", wA(T9), T2), null);
+  });
+
+  test("resume, requeue and reset-chunks drop the leases they make stale", async (s) => {
+    await s.createChunkRun(run(2), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T9), T0);
+    const b = await s.claimChunkTaskLeased("c1", wB(T9), T0);
+    await s.completeChunkTask("c1", 1, { rows_written: 1, file_name: "f" }, T1, b!.token);
+    assert.equal(await s.resetRunningChunkTasks("c1", T1), 1);
+    assert.deepEqual((await s.listChunkLeases("c1")).map((l) => l.chunk_index), [1]);
+    assert.equal(
+      await s.completeChunkTask("c1", 0, { rows_written: 1, file_name: "a" }, T1, a!.token),
+      false,
+      "the reset fenced the old claim",
+    );
+    assert.equal(await s.requeueChunkTask("c1", 1, "missing", T2), true);
+    assert.deepEqual(await s.listChunkLeases("c1"), []);
+    await s.claimChunkTaskLeased("c1", wA(T9), T2);
+    assert.deepEqual(await s.deleteChunkRuns("orders"), { runs: 1, tasks: 2 });
+    assert.deepEqual(await s.listChunkLeases("c1"), []);
+  });
+
+  test("exactly one of several finish calls flips the run to completed", async (s) => {
+    await s.createChunkRun(run(1), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T9), T0);
+    await s.completeChunkTask("c1", 0, { rows_written: 1, file_name: "f" }, T1, a!.token);
+    const results = await Promise.all([1, 2, 3].map(() => s.finishChunkRun("c1", T2)));
+    assert.deepEqual(
+      results.map((r) => r.completed && r.finished_now).filter((x) => x),
+      [true],
+    );
+    assert.equal((await s.getChunkRun("c1"))?.status, "completed");
+    assert.equal(await s.getChunkRun("nope"), null);
   });
 }

@@ -301,3 +301,39 @@ Deno.test("the events of real children drive the cards to their final figures", 
     await Deno.remove(s.dir, { recursive: true });
   }
 });
+
+Deno.test("rivet run --parallel-export-processes runs each export in a child and aggregates them", async () => {
+  const { runRivet } = await import("./helpers/cli.ts");
+  const { PG_URL, pgExec } = await import("./helpers/db.ts");
+  await pgExec(
+    "DROP TABLE IF EXISTS rivet_procs_src",
+    "CREATE TABLE rivet_procs_src AS SELECT g AS id FROM generate_series(1, 3000) g",
+  );
+  const dir = await Deno.makeTempDir({ prefix: "rivet_procs_" });
+  const cfg = `${dir}/rivet.yaml`;
+  await Deno.writeTextFile(
+    cfg,
+    `source: { type: postgres, url: "${PG_URL}" }
+exports:
+  - { name: a, table: rivet_procs_src, format: parquet, destination: { type: local, path: ./a } }
+  - { name: b, query: "SELECT * FROM rivet_procs_src WHERE id <= 1000", format: csv, destination: { type: local, path: ./b } }
+  - { name: c, table: rivet_procs_missing, format: csv, destination: { type: local, path: ./c } }
+`,
+  );
+  const r = await runRivet(["run", "-c", cfg, "--parallel-export-processes", "--json"], {
+    cwd: dir,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const agg = JSON.parse(r.stdout);
+  assert.equal(agg.parallel_mode, "parallel-processes");
+  const byName = Object.fromEntries(
+    agg.per_export.map((
+      e: { export_name: string; status: string; rows: number },
+    ) => [e.export_name, e]),
+  );
+  assert.equal(byName.a.status, "success");
+  assert.equal(byName.a.rows, 3000);
+  assert.equal(byName.b.rows, 1000);
+  assert.equal(byName.c.status, "failed");
+  assert.match(r.stderr, /rivet_procs_missing/);
+});

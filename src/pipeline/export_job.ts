@@ -38,6 +38,8 @@ import {
 import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
 import { EMPTY_SCHEMA_FINGERPRINT, schemaFingerprint } from "../quality/schema_drift.ts";
 import { log } from "../observe/log.ts";
+import { ipcRowsProgress } from "../observe/cards.ts";
+import { BatchMemoryStream } from "../quality/batch_memory.ts";
 import { startProgress } from "../observe/progress.ts";
 import { startRssSampler } from "../observe/resource.ts";
 import type { CommittedPart, ExportOutcome } from "./outcome.ts";
@@ -54,7 +56,7 @@ export interface ExportJobDeps {
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
   /** Whether to show live progress, and whether stderr is a terminal. */
-  readonly progress: { enabled: boolean; interactive: boolean };
+  readonly progress: { enabled: boolean; interactive: boolean; ipc?: boolean };
   readonly signal?: AbortSignal;
 }
 
@@ -143,6 +145,17 @@ export async function extractOnce(
   // Source -> [cursor] -> [quality] -> [shape] -> [meta columns] -> encoder -> destination.
   let stream = result.batches;
   if (unit.dropColumns.length > 0) stream = stream.pipeThrough(dropColumnsStream(unit.dropColumns));
+  // `?? null` / `?? "warn"`: a plan sealed before these fields existed has none.
+  const batchCap = plan.tuning.maxBatchMemoryMb ?? null;
+  if (batchCap !== null) {
+    stream = stream.pipeThrough(
+      new BatchMemoryStream({
+        exportName: plan.name,
+        maxBatchMemoryMb: batchCap,
+        policy: plan.tuning.onBatchMemoryExceeded ?? "warn",
+      }),
+    );
+  }
   let tracker: CursorTracker | null = null;
   if (unit.trackCursor && plan.strategy.kind === "incremental") {
     tracker = new CursorTracker(
@@ -193,7 +206,11 @@ export async function extractOnce(
     (i) => `${plan.runId}_${i}.${format.extension}`,
     plan.maxFileSizeBytes,
   );
-  const progress = unit.onRows ? null : startProgress(plan.name, deps.progress);
+  const progress = unit.onRows
+    ? null
+    : deps.progress.ipc
+    ? ipcRowsProgress(plan.name)
+    : startProgress(plan.name, deps.progress);
   const reader = stream.getReader();
   try {
     for (;;) {

@@ -19,6 +19,7 @@ import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
 import { formatQualityIssue, qualityPassed, rowCountIssues } from "../quality/quality_gate.ts";
 import { log } from "../observe/log.ts";
 import { startChunkProgress } from "../observe/progress.ts";
+import { ipcChunkProgress } from "../observe/cards.ts";
 import { startRssSampler } from "../observe/resource.ts";
 import type { CommittedPart, ExportOutcome } from "./outcome.ts";
 import { cursorReader } from "./cursor_tracker.ts";
@@ -121,7 +122,9 @@ export async function runKeysetJob(
     } finally {
       await probe.close().catch(() => {});
     }
-    const progress = startChunkProgress(plan.name, 0, deps.progress);
+    const progress = deps.progress.ipc
+      ? ipcChunkProgress(plan.name, 0)
+      : startChunkProgress(plan.name, 0, deps.progress);
     let lastLiteral: string | null = null;
     for (let page = 0;; page++) {
       const sql = lastLiteral === null

@@ -10,6 +10,14 @@ import { aggregateBlock, compactLine, runAggregate, summaryBlock } from "../obse
 import { defaultDeps, type ExportJobDeps, runExportJob } from "./export_job.ts";
 import { runChunkedJob } from "./chunked_job.ts";
 import { runKeysetJob } from "./keyset_job.ts";
+import {
+  CardBoard,
+  emitIpcEvent,
+  finishedEvent,
+  ipcEventsEnabled,
+  startedEvent,
+} from "../observe/cards.ts";
+import { runExportProcesses, selfArgvPrefix, stderrDump } from "./process_runner.ts";
 import type { ExportPlan } from "../plan/plan_types.ts";
 
 /** Runs one export with the runner its strategy needs. */
@@ -212,18 +220,34 @@ export async function executeRunPlan(
   for (const w of plan.warnings) log.warn(w);
   if (opts.force && !opts.resume) log.warn("--force without --resume has no effect");
 
+  // A child of --parallel-export-processes: events on stdout instead of progress and summaries.
+  const ipc = ipcEventsEnabled();
   const parallel = (opts.parallelExports || loaded.config.parallel_exports === true) &&
     plan.exports.length > 1 && opts.exportName === undefined;
-  if (opts.parallelExportProcesses || loaded.config.parallel_export_processes) {
+  const wantsProcesses = !ipc &&
+    (opts.parallelExportProcesses || loaded.config.parallel_export_processes === true);
+  const processes = wantsProcesses && !parallel && plan.exports.length > 1 &&
+    opts.exportName === undefined && plan.exports.every((e) => e.destination.type !== "stdout") &&
+    !loaded.config.exports.some((e) => e.partition_by !== undefined);
+  if (wantsProcesses && !processes && plan.exports.length > 1) {
     log.warn(
-      "parallel export processes are not available in this version; running exports in one process",
+      "--parallel-export-processes is ignored here (an export writes to stdout, is partitioned, " +
+        "or --parallel-exports is also set); running exports in this process",
     );
   }
   const interactive = stderrIsTerminal();
   const deps: ExportJobDeps = {
     ...defaultDeps,
-    progress: { enabled: true, interactive },
+    progress: ipc
+      ? { enabled: false, interactive: false, ipc: true }
+      : { enabled: true, interactive },
     ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+  const runOne = async (e: ExportPlan): Promise<ExportOutcome> => {
+    if (ipc) emitIpcEvent(startedEvent(e));
+    const o = await runJob(e, plan.source, state, deps);
+    if (ipc) emitIpcEvent(finishedEvent(o));
+    return o;
   };
   const single = plan.exports.length + plan.rejected.length === 1;
 
@@ -259,7 +283,9 @@ export async function executeRunPlan(
     });
     if (!written.ok) log.warn(`cannot write the run report: ${describeError(written.error)}`);
     const reportPath = written.ok ? written.mdPath : undefined;
-    if (single) printHuman(summaryBlock(o, reportPath ? { reportPath } : {}));
+    if (ipc) {
+      // The parent process shows this export's card.
+    } else if (single) printHuman(summaryBlock(o, reportPath ? { reportPath } : {}));
     else printHuman([compactLine(o)]);
     const slack = loaded.config.notifications?.slack;
     if (slack) {
@@ -280,10 +306,31 @@ export async function executeRunPlan(
     const o = failedOutcome(r.name, r.mode, r.runId, r.error, startedAt);
     outcomes.push(o);
     await report(o);
+    if (ipc) emitIpcEvent(finishedEvent(o));
   }
-  if (parallel) {
+  let childStderr: string[] = [];
+  if (processes) {
+    // Each child writes its own run report, metrics and notification: only the aggregate here.
+    const board = new CardBoard(plan.exports.map((e) => e.name), { interactive });
+    const results = await runExportProcesses({
+      argvPrefix: selfArgvPrefix(),
+      configPath: loaded.path,
+      exports: plan.exports.map((e) => e.name),
+      validate: opts.validate,
+      reconcile: opts.reconcile,
+      resume: opts.resume,
+      force: opts.force,
+      params: opts.params,
+      ...(opts.statePath === undefined ? {} : { statePath: opts.statePath }),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onEvent: (e) => board.apply(e),
+    });
+    board.close();
+    outcomes.push(...results.map((r) => r.outcome));
+    childStderr = stderrDump(results);
+  } else if (parallel) {
     const results = await Promise.all(plan.exports.map(async (e) => {
-      const o = await runJob(e, plan.source, state, deps);
+      const o = await runOne(e);
       await report(o);
       return o;
     }));
@@ -291,7 +338,7 @@ export async function executeRunPlan(
   } else {
     for (const e of plan.exports) {
       if (opts.signal?.aborted) break;
-      const o = await runJob(e, plan.source, state, deps);
+      const o = await runOne(e);
       await report(o);
       outcomes.push(o);
     }
@@ -301,10 +348,10 @@ export async function executeRunPlan(
     startedAt,
     finishedAt: new Date(),
     configPath: path.resolve(loaded.path),
-    parallelMode: parallel ? "parallel-threads" : "sequential",
+    parallelMode: processes ? "parallel-processes" : parallel ? "parallel-threads" : "sequential",
   });
   if (!single) {
-    printHuman(["", ...aggregateBlock(aggregate)]);
+    printHuman(["", ...aggregateBlock(aggregate), ...childStderr]);
     try {
       await state.insertRunAggregate({
         run_aggregate_id: aggregate.run_aggregate_id,

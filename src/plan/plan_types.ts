@@ -1,5 +1,6 @@
 // The resolved run plan: every decision needed to execute an export, as frozen data (planning layer, pure types).
 import type {
+  BatchMemoryPolicy,
   Codec,
   DestinationConfig,
   DriftPolicy,
@@ -22,6 +23,11 @@ export interface PlanTuning {
   readonly maxRetries: number;
   readonly retryBackoffMs: number;
   readonly maxValueMb: number;
+  /** RSS guard before each chunk (spec 7.6); 0 = off. */
+  readonly memoryThresholdMb: number;
+  /** Cap on one Arrow batch (spec 7.6); null = no cap. */
+  readonly maxBatchMemoryMb: number | null;
+  readonly onBatchMemoryExceeded: BatchMemoryPolicy;
 }
 
 /** The stored position of an incremental export (from the state store). */

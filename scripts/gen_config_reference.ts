@@ -1,4 +1,4 @@
-// Generates docs/configuration.md from the config key table the validator itself uses (dev tool).
+// Generates docs/reference/config.md from the config key table the validator itself uses (dev tool).
 import { CONFIG_SCHEMA, type FieldSpec, type SectionSpec } from "../src/config/config_schema.ts";
 
 function typeOf(f: FieldSpec): string {
@@ -56,7 +56,7 @@ export function configReference(): string {
 }
 
 if (import.meta.main) {
-  const target = new URL("../docs/configuration.md", import.meta.url);
+  const target = new URL("../docs/reference/config.md", import.meta.url);
   Deno.writeTextFileSync(target, configReference());
   console.log(`wrote ${target.pathname}`);
 }

@@ -17,12 +17,8 @@ import { registerApply } from "./apply_cli.ts";
 import { registerReconcile } from "./reconcile_cli.ts";
 import { registerRepair } from "./repair_cli.ts";
 
-/** Parses argv and runs the chosen command; resolves to the exit code. */
-export async function runCli(argv: readonly string[]): Promise<number> {
-  let pending: Promise<number> | null = null;
-  const setExit = (p: Promise<number>) => {
-    pending = p;
-  };
+/** The whole `rivet` command tree; actions hand their exit-code promise to `setExit`. */
+export function buildProgram(setExit: (p: Promise<number>) => void): Command {
   const program = new Command()
     .name("rivet")
     .description(
@@ -46,6 +42,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   registerReconcile(program, setExit);
   registerRepair(program, setExit);
   registerCompletions(program, setExit);
+  return program;
+}
+
+/** Parses argv and runs the chosen command; resolves to the exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let pending: Promise<number> | null = null;
+  const setExit = (p: Promise<number>) => {
+    pending = p;
+  };
+  const program = buildProgram(setExit);
   const quiet = (c: Command): void => {
     c.exitOverride().configureOutput({ writeErr: () => {} });
     c.commands.forEach(quiet);

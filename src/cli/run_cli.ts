@@ -22,7 +22,11 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
     .requiredOption("-c, --config <path>", "path to rivet.yaml")
     .option("-e, --export <name>", "run only this export")
     .option("-p, --param <KEY=VALUE>", "value for a ${KEY} placeholder (repeatable)", collect, [])
-    .option("--validate", "re-read each produced file and check its row count", false)
+    .option(
+      "--validate",
+      "verify the destination against the manifest after the run (sizes, MD5 where known)",
+      false,
+    )
     .option(
       "--reconcile",
       "compare the exported row count with the source (implies --validate)",

@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { configReference } from "../scripts/gen_config_reference.ts";
 
 Deno.test("docs/reference/config.md lists exactly the keys the validator accepts", async () => {
-  const committed = await Deno.readTextFile(new URL("../docs/reference/config.md", import.meta.url));
+  const committed = await Deno.readTextFile(
+    new URL("../docs/reference/config.md", import.meta.url),
+  );
   assert.equal(
     committed,
     configReference(),

@@ -1,6 +1,8 @@
 // The main-thread side of a file encoded in a pooled encode worker: batches out as Arrow IPC, file bytes and their digest back (execution layer).
 //
-// Each batch crosses as Arrow IPC bytes whose buffer is transferred; at most MAX_IN_FLIGHT
+// Each batch crosses as Arrow IPC bytes whose buffer is transferred; the worker hands the buffer
+// back with its ack and the next batch is serialized into it (see IpcBufferPool), so steady state
+// allocates no per-batch ArrayBuffers on either side of the channel; at most MAX_IN_FLIGHT
 // batches are not yet inside the worker's encoder (backpressure), which keeps the worker fed
 // while the read loop decodes the next batches. The worker fingerprints the bytes it produces,
 // so the main thread never hashes them. A file of a single batch (small exports) is encoded on
@@ -18,6 +20,72 @@ import type { FormatEncoder } from "./format.ts";
 
 /** Batches handed to the worker but not yet inside its encoder. */
 export const MAX_IN_FLIGHT = 3;
+
+/**
+ * ArrayBuffers that carried a batch to a worker and came back with its ack. Garbage ArrayBuffers
+ * are freed only when V8 collects (it lets about 64 MiB of them pile up per isolate first), so
+ * reusing them keeps peak RSS down; a few more than MAX_IN_FLIGHT are kept, the largest first.
+ */
+export class IpcBufferPool {
+  readonly #free: ArrayBuffer[] = [];
+  constructor(readonly keep: number) {}
+
+  /** A buffer of at least `bytes`: the smallest free one that fits, else a new one with headroom. */
+  take(bytes: number): ArrayBuffer {
+    let best = -1;
+    for (let i = 0; i < this.#free.length; i++) {
+      const n = this.#free[i]!.byteLength;
+      if (n >= bytes && (best < 0 || n < this.#free[best]!.byteLength)) best = i;
+    }
+    if (best >= 0) return this.#free.splice(best, 1)[0]!;
+    // Batch sizes wander a little: round up so the next slightly larger batch still fits.
+    return new ArrayBuffer(Math.ceil((bytes * 1.25) / 65536) * 65536);
+  }
+
+  give(buffer: ArrayBuffer): void {
+    if (buffer.byteLength === 0) return; // detached
+    this.#free.push(buffer);
+    if (this.#free.length > this.keep) {
+      this.#free.sort((a, b) => b.byteLength - a.byteLength);
+      this.#free.length = this.keep;
+    }
+  }
+}
+
+const ipcBuffers = new IpcBufferPool(MAX_IN_FLIGHT + 2);
+
+/** Collects the chunks Arrow's IPC writer produces (views of the batch's own buffers). */
+class ChunkQueue extends arrow.AsyncByteQueue {
+  chunks: Uint8Array[] = [];
+  bytes = 0;
+  override write(value: ArrayBufferView | Uint8Array): void {
+    const u = value instanceof Uint8Array
+      ? value
+      : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (u.byteLength === 0) return;
+    this.chunks.push(u);
+    this.bytes += u.byteLength;
+  }
+}
+
+/** `batch` as an Arrow IPC stream, written into a pooled buffer (one copy, no per-batch allocation). */
+export function ipcStreamOf(
+  batch: arrow.RecordBatch,
+  pool: IpcBufferPool = ipcBuffers,
+): Uint8Array {
+  const sink = new ChunkQueue();
+  const writer = new arrow.RecordBatchStreamWriter();
+  writer.reset(sink as unknown as arrow.AsyncByteQueue, batch.schema);
+  writer.write(batch);
+  writer.finish();
+  const out = new Uint8Array(pool.take(sink.bytes), 0, sink.bytes);
+  let o = 0;
+  for (const c of sink.chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
+}
 
 export interface WorkerEncoderSpec {
   readonly format: EncodeJob["format"];
@@ -62,6 +130,7 @@ export function workerEncoder(spec: WorkerEncoderSpec): FormatEncoder {
   };
   const onMessage = (msg: FromWorker) => {
     if (msg.kind === "ack") {
+      ipcBuffers.give(msg.ipc.buffer as ArrayBuffer);
       inFlight--;
       notify();
     } else if (msg.kind === "bytes") out?.enqueue(msg.chunk);
@@ -81,7 +150,7 @@ export function workerEncoder(spec: WorkerEncoderSpec): FormatEncoder {
     }
     while (inFlight >= MAX_IN_FLIGHT && !failure) await new Promise<void>((r) => (wake = r));
     if (failure) throw failure;
-    const ipc = arrow.tableToIPC(new arrow.Table([batch]), "stream");
+    const ipc = ipcStreamOf(batch);
     inFlight++;
     lease!.send({ kind: "batch", ipc }, [ipc.buffer as ArrayBuffer]);
   };

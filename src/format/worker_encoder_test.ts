@@ -7,6 +7,7 @@ import { BatchBuilder } from "../source/batch_builder.ts";
 import { CsvEncoderStream, CsvFormat } from "./csv/csv_format.ts";
 import { ParquetFormat, plainColumnsOf } from "./parquet/parquet_format.ts";
 import type { FileDigest, Format } from "./format.ts";
+import { IpcBufferPool, ipcStreamOf } from "./worker_encoder.ts";
 
 function batch(from: number, rows: number): arrow.RecordBatch {
   const b = new BatchBuilder([
@@ -79,4 +80,15 @@ Deno.test("a one-batch file is encoded on the main thread and still reports its 
 Deno.test("plainColumnsOf skips the dictionary for near-unique columns only", () => {
   assert.deepEqual(plainColumnsOf(batch(0, 3000)), ["id", "label"]);
   assert.deepEqual(plainColumnsOf(batch(0, 10)), [], "too few rows to judge");
+});
+
+Deno.test("ipcStreamOf writes the same bytes as tableToIPC and reuses a returned buffer", () => {
+  const pool = new IpcBufferPool(2);
+  const b = batch(0, 500);
+  const first = ipcStreamOf(b, pool);
+  assert.deepEqual(first, arrow.tableToIPC(new arrow.Table([b]), "stream"));
+  pool.give(first.buffer as ArrayBuffer);
+  const second = ipcStreamOf(batch(0, 400), pool);
+  assert.equal(second.buffer, first.buffer);
+  assert.deepEqual(second, arrow.tableToIPC(new arrow.Table([batch(0, 400)]), "stream"));
 });

@@ -4,8 +4,9 @@
 // so a chunked run pays the module load and wasm instantiation once per stream, not per file.
 // Protocol (main → worker): optionally `{ kind: "warm", format }` to load the encoder early;
 // per file `{ kind: "start", job }`, then `{ kind: "batch", ipc }` per batch (Arrow IPC stream
-// bytes, transferred), then `{ kind: "end" }`. Worker → main: `{ kind: "ack" }` once a batch is
-// inside the encoder, `{ kind: "bytes", chunk }` (transferred) as file bytes are produced,
+// bytes, transferred), then `{ kind: "end" }`. Worker → main: `{ kind: "ack", ipc }` once a batch
+// is inside the encoder, handing the batch's buffer back (transferred) so the main side reuses it
+// for a later batch instead of allocating one per batch (each would be garbage in both isolates), `{ kind: "bytes", chunk }` (transferred) as file bytes are produced,
 // `{ kind: "done", digest }` after the last byte (xxh3 + MD5 + length of exactly the bytes sent),
 // or `{ kind: "error", message }`, after which the main side terminates the worker.
 import type * as pq from "parquet-wasm";
@@ -31,7 +32,7 @@ export type ToWorker =
   | { readonly kind: "end" };
 
 export type FromWorker =
-  | { readonly kind: "ack" }
+  | { readonly kind: "ack"; readonly ipc: Uint8Array }
   | { readonly kind: "bytes"; readonly chunk: Uint8Array }
   | { readonly kind: "done"; readonly digest: FileDigest }
   | { readonly kind: "error"; readonly message: string };
@@ -153,7 +154,7 @@ scope.onmessage = (e) => {
           return;
         case "batch":
           await file!.batch(msg.ipc);
-          scope.postMessage({ kind: "ack" });
+          scope.postMessage({ kind: "ack", ipc: msg.ipc }, [msg.ipc.buffer as ArrayBuffer]);
           return;
         case "end": {
           await file!.end();

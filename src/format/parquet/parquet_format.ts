@@ -41,7 +41,7 @@ const CODECS: Readonly<Record<ParquetCodec, true>> = {
  * Arrow bytes one row group may hold: the writer keeps a whole open row group in memory, so
  * wide rows get fewer rows per group (never more than the configured row group size).
  */
-const ROW_GROUP_BYTES = 16 * 1024 * 1024;
+const ROW_GROUP_BYTES = 8 * 1024 * 1024;
 
 const MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
 

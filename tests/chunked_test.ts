@@ -263,3 +263,185 @@ exports:
   assert.match(r.stderr, /retry 1\//);
   assertExactlyOnce(await manifestIds(path.join(dir, "out")), 4000);
 });
+
+// ── chunk_size_memory_mb and the small-table downgrade (spec 4.1 steps 5–7) ──
+
+Deno.test("memoryChunkSize divides the memory by the average row size and clamps to [10 000, 5 000 000]", async () => {
+  const { memoryChunkSize, mysqlAvgRowBytes, groupRunId } = await import(
+    "../src/plan/build_plan.ts"
+  );
+  const cases: Array<[number, number | null, number, boolean]> = [
+    [64, 100, 671_088, false],
+    [1, 100, 10_485, false],
+    [1, 1000, 10_000, false], // 1048 rows: raised to the minimum
+    [4096, 10, 5_000_000, false], // 429 million rows: capped
+    [8, null, 16_384, true], // unknown row size: 512 bytes assumed
+    [8, 0, 16_384, true],
+  ];
+  for (const [mb, bytes, size, assumed] of cases) {
+    const got = memoryChunkSize(mb, bytes);
+    assert.deepEqual([got.chunkSize, got.assumed], [size, assumed], `${mb} MiB / ${bytes}`);
+  }
+  assert.equal(mysqlAvgRowBytes(300), 300);
+  assert.equal(mysqlAvgRowBytes(8192), 8192);
+  assert.equal(mysqlAvgRowBytes(30_000), 10_000);
+  assert.equal(mysqlAvgRowBytes(9000), 4096, "divided by 3, but never below 4 KiB");
+  assert.equal(groupRunId("orders", "0f9c-11ee.a_b"), "orders_rg_0f9c-11ee.a_b");
+  assert.throws(() => groupRunId("orders", "a/b"), /not usable/);
+  assert.throws(() => groupRunId("orders", ""), /not usable/);
+});
+
+Deno.test("chunk_size_memory_mb without table: is refused with what to do", async () => {
+  const { dir, cfg } = await setup(`source: { type: postgres, url: "${PG_URL}" }
+exports:
+  - name: mq
+    query: SELECT 1 AS id
+    mode: chunked
+    chunk_column: id
+    chunk_size_memory_mb: 8
+    format: csv
+    destination: { type: local, path: ./out }
+`);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /chunk_size_memory_mb needs `table:`/);
+});
+
+function clampSize(mb: number, bytes: number): number {
+  return Math.min(5_000_000, Math.max(10_000, Math.floor((mb * 2 ** 20) / bytes)));
+}
+
+Deno.test("chunk_size_memory_mb on PostgreSQL derives the chunk size from pg_class, ignores chunk_size with a warning, and survives a resume after the statistics changed", async () => {
+  const table = "rivet_chunk_mem_pg";
+  const n = 40_000;
+  await pgExec(
+    `DROP TABLE IF EXISTS ${table}`,
+    `CREATE TABLE ${table} (id int primary key, note text)`,
+    `INSERT INTO ${table} SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, ${n}) g`,
+    `ANALYZE ${table}`,
+  );
+  const [st] = await pgExec(
+    `SELECT reltuples::bigint AS rows, pg_relation_size(oid) AS size FROM pg_class
+      WHERE oid = '${table}'::regclass`,
+  );
+  const expected = clampSize(2, Number(st!.size) / Number(st!.rows));
+  assert.ok(expected > 10_000 && expected < n, `a derived size worth testing: ${expected}`);
+  const { dir, cfg } = await setup(`source: { type: postgres, url: "${PG_URL}" }
+exports:
+  - name: mem
+    table: ${table}
+    mode: chunked
+    chunk_column: id
+    chunk_size: 500
+    chunk_size_memory_mb: 2
+    chunk_checkpoint: true
+    format: parquet
+    tuning: { batch_size: 1000 }
+    destination: { type: local, path: ./out }
+`);
+  const crashed = await runRivet(["run", "-c", cfg], {
+    cwd: dir,
+    env: { RIVET_TEST_PANIC_AT: "after_chunk_complete:0", RIVET_LOG: "info" },
+  });
+  assert.notEqual(crashed.code, 0);
+  assert.match(crashed.stderr, new RegExp(`derived chunk_size ${expected}\\b`));
+  assert.match(crashed.stderr, /chunk_size: 500 is ignored because chunk_size_memory_mb is set/);
+  // The statistics move (a third of the rows, three times the bytes per row): the derived size
+  // would change, but the fingerprint holds the configured megabytes, so the resume is accepted.
+  await pgExec(
+    `UPDATE pg_class SET reltuples = reltuples / 3 WHERE oid = '${table}'::regclass`,
+  );
+  const resumed = await runRivet(["run", "-c", cfg, "--resume"], { cwd: dir });
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assertExactlyOnce(await manifestIds(path.join(dir, "out")), n);
+  const files = (await Array.fromAsync(Deno.readDir(path.join(dir, "out"))))
+    .filter((e) => e.name.endsWith(".parquet"));
+  assert.equal(files.length, Math.ceil(n / expected), "one file per derived-size chunk");
+});
+
+Deno.test("a small PostgreSQL table whose statistics fit one chunk runs as a single chunk", async () => {
+  const table = "rivet_chunk_mem_small";
+  await pgExec(
+    `DROP TABLE IF EXISTS ${table}`,
+    `CREATE TABLE ${table} (id int primary key, note text)`,
+    `INSERT INTO ${table} SELECT g, 'n' || g FROM generate_series(1, 3000) g`,
+    `ANALYZE ${table}`,
+  );
+  const { dir, cfg } = await setup(`source: { type: postgres, url: "${PG_URL}" }
+exports:
+  - name: small
+    table: ${table}
+    mode: chunked
+    chunk_size_memory_mb: 1
+    format: parquet
+    destination: { type: local, path: ./out }
+`);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir, env: { RIVET_LOG: "info" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /derived chunk_size \d+/);
+  assert.match(
+    r.stderr,
+    /estimate ~3000 rows, no more than chunk_size \d+: downgraded to a single chunk/,
+  );
+  assertExactlyOnce(await manifestIds(path.join(dir, "out")), 3000);
+  const files = (await Array.fromAsync(Deno.readDir(path.join(dir, "out"))))
+    .filter((e) => e.name.endsWith(".parquet"));
+  assert.equal(files.length, 1);
+  assert.match(files[0]!.name, /^small_\d{8}_\d{6}_chunk0_[0-9a-f]{16}\.parquet$/);
+});
+
+Deno.test("chunk_size_memory_mb on MariaDB derives the chunk size from information_schema and downgrades a small table", async () => {
+  const big = "rivet_chunk_mem_my";
+  const small = "rivet_chunk_mem_my_small";
+  const n = 30_000;
+  await mysqlExec(
+    `DROP TABLE IF EXISTS ${big}`,
+    `CREATE TABLE ${big} (id INT PRIMARY KEY, note VARCHAR(200))`,
+    `INSERT INTO ${big} SELECT seq, CONCAT(MD5(seq), MD5(seq + 1), MD5(seq + 2)) FROM seq_1_to_${n}`,
+    `ANALYZE TABLE ${big}`,
+    `DROP TABLE IF EXISTS ${small}`,
+    `CREATE TABLE ${small} (id INT PRIMARY KEY, note VARCHAR(64))`,
+    `INSERT INTO ${small} SELECT seq, MD5(seq) FROM seq_1_to_2000`,
+    `ANALYZE TABLE ${small}`,
+  );
+  const [st] = await mysqlExec(
+    `SELECT TABLE_ROWS AS r, AVG_ROW_LENGTH AS a FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${big}'`,
+  );
+  const avg = Number(st!.a);
+  const expected = clampSize(2, avg > 8192 ? Math.max(4096, Math.floor(avg / 3)) : avg);
+  const { dir, cfg } = await setup(`source: { type: mysql, url: "${MYSQL_URL}" }
+exports:
+  - name: memmy
+    table: ${big}
+    mode: chunked
+    chunk_column: id
+    chunk_size: 250
+    chunk_size_memory_mb: 2
+    format: parquet
+    destination: { type: local, path: ./out }
+  - name: memmysmall
+    table: ${small}
+    mode: chunked
+    chunk_size_memory_mb: 1
+    format: parquet
+    destination: { type: local, path: ./out_small }
+`);
+  const r = await runRivet(["run", "-c", cfg], { cwd: dir, env: { RIVET_LOG: "info" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(`'memmy': chunk_size_memory_mb: 2 MiB .* derived chunk_size ${expected}\\b`),
+  );
+  assert.match(r.stderr, /'memmy': chunk_size: 250 is ignored/);
+  assert.doesNotMatch(r.stderr, /'memmy': table statistics estimate/);
+  assertExactlyOnce(await manifestIds(path.join(dir, "out")), n);
+  assert.match(
+    r.stderr,
+    /'memmysmall': table statistics estimate ~\d+ rows, no more than chunk_size \d+: downgraded/,
+  );
+  assertExactlyOnce(await manifestIds(path.join(dir, "out_small")), 2000);
+  const smallFiles = (await Array.fromAsync(Deno.readDir(path.join(dir, "out_small"))))
+    .filter((e) => e.name.endsWith(".parquet"));
+  assert.equal(smallFiles.length, 1);
+});

@@ -329,7 +329,7 @@ exports:
   - name: pa_bad
     table: rivet_pa_full
     mode: chunked
-    chunk_column: id
+    chunk_by_key: id
     chunk_size_memory_mb: 10
     format: parquet
     destination: { type: local, path: "${path.join(dir, "out")}" }

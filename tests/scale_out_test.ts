@@ -247,3 +247,116 @@ Deno.test("--worker and --resume together are refused", async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--worker and --resume are mutually exclusive/);
 });
+
+/** Names, sizes and modification times of everything at the prefix (quarantine included). */
+async function prefixSnapshot(out: string): Promise<string[]> {
+  const seen: string[] = [];
+  const walk = async (dir: string, rel: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory) await walk(p, `${rel}${e.name}/`);
+      else {
+        const st = await Deno.stat(p);
+        seen.push(`${rel}${e.name} ${st.size} ${st.mtime?.getTime()}`);
+      }
+    }
+  };
+  await walk(out, "");
+  return seen.sort();
+}
+
+/** Whether _SUCCESS carries the xxh3 of manifest.json, as the publisher writes it. */
+async function successMatchesManifest(out: string): Promise<boolean> {
+  const { xxh3Fingerprint } = await import("../src/manifest.ts");
+  const manifest = await Deno.readFile(path.join(out, "manifest.json"));
+  const marker = (await Deno.readTextFile(path.join(out, "_SUCCESS"))).trim();
+  return marker === await xxh3Fingerprint(manifest);
+}
+
+Deno.test("workers of one run group share one run, and a worker of the group started after completion exports nothing and leaves the prefix as it was", async () => {
+  const s = await setup("group", 2, 1);
+  try {
+    const group = { RIVET_RUN_GROUP: "job-7f3a" };
+    const first = ["g1", "g2"].map((n) => startWorker(s, n, group));
+    const results = await Promise.all(first.map((w) => w.done));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const publishers = results.filter((r) => !/another worker published/.test(r.stderr));
+    assert.equal(publishers.length, 1, "exactly one worker published the manifest");
+    assertExactlyOnce(await manifestIds(s.out));
+    assert.ok(await successMatchesManifest(s.out));
+    const c = await chunks(s);
+    assert.equal(c.run.run_id, "so_rg_job-7f3a", "the run id comes from the export and the group");
+    const before = await prefixSnapshot(s.out);
+
+    const late = startWorker(s, "g3-late", group);
+    const r = await late.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /already completed by another worker/);
+    assert.doesNotMatch(r.stderr, /started chunk run|joins chunk run/);
+    assert.deepEqual(await prefixSnapshot(s.out), before, "the prefix is unchanged");
+    const after = await chunks(s);
+    assert.equal(after.run.run_id, c.run.run_id, "no new run was started");
+    assert.ok(after.tasks.every((t) => t.worker_id !== "g3-late"));
+    const files = await runRivet(["state", "files", "-c", s.cfg, "--json", "-l", "1000"], {
+      cwd: s.dir,
+      env: s.env,
+    });
+    const logged = JSON.parse(files.stdout) as unknown[];
+    assert.equal(logged.length, c.tasks.length, "one file per chunk, none re-exported");
+
+    // A group that cannot name a run id is refused before anything runs.
+    const bad = startWorker(s, "g4", { RIVET_RUN_GROUP: "no spaces allowed" });
+    const rb = await bad.done;
+    assert.equal(rb.code, 1);
+    assert.match(rb.stderr, /run group 'no spaces allowed' is not usable/);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+Deno.test("a publisher killed after marking its group's run completed is replaced by exactly one worker of the group, which writes manifest.json and _SUCCESS from the completed chunks", async () => {
+  const s = await setup("republish", 2, 2);
+  try {
+    const group = { RIVET_RUN_GROUP: "gh-123456-1" };
+    const crashed = startWorker(s, "p1", { ...group, RIVET_TEST_PANIC_AT: "after_run_completed" });
+    const rc = await crashed.done;
+    assert.notEqual(rc.code, 0);
+    assert.match(rc.stderr, /crashing at after_run_completed/);
+    const c = await chunks(s);
+    assert.equal(c.run.status, "completed");
+    assert.ok(!(await exists(path.join(s.out, "_SUCCESS"))), "no _SUCCESS after the crash");
+    assert.ok(!(await exists(path.join(s.out, "manifest.json"))), "no manifest after the crash");
+    const dataBefore = (await prefixSnapshot(s.out)).filter((l) => l.includes(".parquet"));
+
+    // Two workers of the group arrive at once: one republishes, the other waits and leaves.
+    const late = ["p2", "p3"].map((n) => startWorker(s, n, group));
+    const results = await Promise.all(late.map((w) => w.done));
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const republishers = results.filter((r) => /republishes run/.test(r.stderr));
+    assert.equal(republishers.length, 1, results.map((r) => r.stderr).join("\n---\n"));
+    const other = results.find((r) => !/republishes run/.test(r.stderr))!;
+    assert.match(other.stderr, /already completed by another worker/);
+    for (const r of results) assert.doesNotMatch(r.stderr, /started chunk run|joins chunk run/);
+
+    assertExactlyOnce(await manifestIds(s.out));
+    assert.ok(await successMatchesManifest(s.out));
+    const dataAfter = (await prefixSnapshot(s.out)).filter((l) => l.includes(".parquet"));
+    assert.deepEqual(dataAfter, dataBefore, "no chunk was exported again");
+    const rows = await pgExec(
+      `SELECT worker_id, published_at FROM "${s.env.RIVET_STATE_SCHEMA}".rivet_chunk_publish`,
+    );
+    assert.equal(rows.length, 1);
+    assert.ok(rows[0]!.published_at !== null);
+    const winner = late[results.indexOf(republishers[0]!)]!.name;
+    assert.equal(rows[0]!.worker_id, winner, "the state names the one worker that published");
+
+    // And one more, later: nothing to do.
+    const snapshot = await prefixSnapshot(s.out);
+    const last = await startWorker(s, "p4", group).done;
+    assert.equal(last.code, 0, last.stderr);
+    assert.match(last.stderr, /already completed by another worker/);
+    assert.deepEqual(await prefixSnapshot(s.out), snapshot);
+  } finally {
+    await s.cleanup();
+  }
+});

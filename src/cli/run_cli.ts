@@ -39,6 +39,11 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
       "share a checkpointed chunk run with other workers: join the export's in-progress run, or start it",
       false,
     )
+    .option(
+      "--run-group <id>",
+      "with --worker: workers of one job (Job uid, CI run id) share one chunk run; a late one " +
+        "never starts another (default: $RIVET_RUN_GROUP)",
+    )
     .option("--parallel-exports", "run the selected exports concurrently in this process", false)
     .option("--parallel-export-processes", "run each export in its own child process", false)
     .option("--summary-output <path>", "write the run summary JSON to this file")
@@ -53,6 +58,14 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
               "a run whose processes all stopped (and restarts its running chunks)",
           });
         }
+        if (o.runGroup !== undefined && o.worker !== true) {
+          const { UsageError } = await import("../errors.ts");
+          throw new UsageError("--run-group needs --worker", {
+            hint: "--run-group names the shared chunk run of a group of --worker processes",
+          });
+        }
+        const runGroup = ((o.runGroup as string | undefined) ?? Deno.env.get("RIVET_RUN_GROUP"))
+          ?.trim();
         const { runCommand } = await import("../pipeline/run.ts");
         return await runCommand({
           configPath: o.config as string,
@@ -63,6 +76,7 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
           resume: o.resume === true,
           force: o.force === true,
           worker: o.worker === true,
+          ...(o.worker === true && runGroup ? { runGroup } : {}),
           parallelExports: o.parallelExports === true,
           parallelExportProcesses: o.parallelExportProcesses === true,
           ...(o.summaryOutput === undefined ? {} : { summaryOutput: o.summaryOutput as string }),

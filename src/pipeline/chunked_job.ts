@@ -6,6 +6,7 @@ import {
   buildChunkPlan,
   type ChunkKind,
   chunkProbes,
+  type ChunkShape,
   chunkSqlFromKeys,
   DENSE_ROW_NUMBER,
   fingerprintInput,
@@ -13,10 +14,18 @@ import {
 } from "../plan/chunk_plan.ts";
 import { chunkFileName, nonceHex } from "../plan/keyset_plan.ts";
 import type { ExportPlan } from "../plan/plan_types.ts";
+import { groupRunId, memoryChunkSize, mysqlAvgRowBytes } from "../plan/build_plan.ts";
 import { quoteLiteral } from "../plan/sql_shapes.ts";
 import type { Source, SourceConnection } from "../source/source.ts";
 import type { ChunkRunRow, StateStore } from "../state/state_store.ts";
-import { SUCCESS_NAME, successMarkerBody } from "../manifest.ts";
+import {
+  MANIFEST_NAME,
+  parseManifest,
+  parseSuccessMarker,
+  SUCCESS_NAME,
+  successMarkerBody,
+  xxh3Fingerprint,
+} from "../manifest.ts";
 import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
 import { formatQualityIssue, qualityPassed, rowCountIssues } from "../quality/quality_gate.ts";
 import { log } from "../observe/log.ts";
@@ -271,6 +280,20 @@ class StateQueue implements TaskQueue {
 export interface WorkerIdentity {
   readonly id: string;
   readonly leaseMs: number;
+}
+
+/** A worker of a run group met an in-progress run of the export that is not its group's. */
+function otherRunInProgress(plan: ExportPlan, otherRunId: string, group: string): RivetError {
+  return new RivetError(
+    `chunk checkpoint run '${otherRunId}' of export '${plan.name}' is still in progress and ` +
+      `is not the run of run group '${group}'`,
+    {
+      exitClass: "config",
+      hint:
+        `finish it (\`rivet run -c <config> -e ${plan.name} --resume\`, or workers of its own ` +
+        `group) or drop it with \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
+    },
+  );
 }
 
 /** A chunk whose lease another worker took over: its work is abandoned, not failed. */
@@ -577,6 +600,241 @@ async function quarantineStrays(
   }
 }
 
+/**
+ * The run group of a worker: `--run-group` (planned into `plan.runGroup`), else the
+ * `RIVET_RUN_GROUP` environment variable. null unless `--worker` on a checkpointed export.
+ */
+export function runGroupOf(
+  plan: ExportPlan,
+  env: (key: string) => string | undefined = (k) => Deno.env.get(k),
+): string | null {
+  const s = plan.strategy;
+  if (plan.worker !== true || s.kind !== "chunked" || !s.checkpoint) return null;
+  if (plan.runGroup !== undefined) return plan.runGroup;
+  const given = env("RIVET_RUN_GROUP")?.trim();
+  return given === undefined || given === "" ? null : given;
+}
+
+/**
+ * The text the plan fingerprint hashes. Unchanged (spec 4.7.5) except with
+ * `chunk_size_memory_mb` on a range or dense shape: the configured megabytes stand in for the
+ * chunk size (`mem_<mb>mb`), so a resume or a joining worker matches even when the table's
+ * statistics, and with them the derived chunk size, moved in between.
+ */
+function fingerprintText(plan: ExportPlan, column: string, s: ChunkedStrategy): string {
+  const shape = s.shape;
+  if (
+    s.memorySizing === undefined || shape.kind === "by_days" ||
+    (shape.kind === "range" && shape.chunkCount !== null)
+  ) {
+    return fingerprintInput(plan.baseQuery, column, shape);
+  }
+  const sep = "\x1F";
+  return `${plan.baseQuery}${sep}${column}${sep}mem_${s.memorySizing.mb}mb${sep}${
+    shape.kind === "dense" ? "dense_rn" : "range"
+  }`;
+}
+
+/** What the catalog says about a table: estimated rows and average row bytes (null: unknown). */
+interface TableStats {
+  readonly rows: number | null;
+  readonly avgRowBytes: number | null;
+}
+
+/**
+ * Reads the table's statistics (spec 4.1 step 5): PostgreSQL `pg_class.reltuples` and
+ * `pg_relation_size / reltuples`; MySQL `information_schema.TABLES` TABLE_ROWS and
+ * AVG_ROW_LENGTH (corrected above 8 KiB; DATA_LENGTH / TABLE_ROWS when it is 0). Never throws:
+ * a failed lookup is a warning and unknown values.
+ */
+async function tableStats(plan: ExportPlan, table: string, source: Source): Promise<TableStats> {
+  try {
+    if (plan.engine === "postgres") {
+      const v = await source.scalar(
+        `SELECT c.reltuples::bigint::text || ':' || pg_relation_size(c.oid)::text
+           FROM pg_class c WHERE c.oid = to_regclass(${quoteLiteral("postgres", table)})`,
+      );
+      if (v === null) return { rows: null, avgRowBytes: null };
+      const [rows, size] = v.split(":").map(Number) as [number, number];
+      // reltuples is -1 (PostgreSQL 14+) or 0 before the first VACUUM/ANALYZE: unknown.
+      return {
+        rows: rows >= 0 ? rows : null,
+        avgRowBytes: rows > 0 && size > 0 ? size / rows : null,
+      };
+    }
+    const unquoted = table.replaceAll("`", "");
+    const [schema, name] = unquoted.includes(".")
+      ? unquoted.split(".", 2) as [string, string]
+      : [null, unquoted];
+    const v = await source.scalar(
+      `SELECT CONCAT(COALESCE(TABLE_ROWS, -1), ':', COALESCE(AVG_ROW_LENGTH, 0), ':',
+                     COALESCE(DATA_LENGTH, 0))
+         FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA = ${schema === null ? "DATABASE()" : quoteLiteral("mysql", schema)}
+          AND TABLE_NAME = ${quoteLiteral("mysql", name)}`,
+    );
+    if (v === null) return { rows: null, avgRowBytes: null };
+    const [rows, avg, data] = v.split(":").map(Number) as [number, number, number];
+    const raw = avg > 0 ? avg : rows > 0 && data > 0 ? data / rows : 0;
+    return { rows: rows >= 0 ? rows : null, avgRowBytes: raw > 0 ? mysqlAvgRowBytes(raw) : null };
+  } catch (err) {
+    log.warn(
+      `export '${plan.name}': cannot read the statistics of ${table} (${
+        describeError(err)
+      }); planning without them`,
+    );
+    return { rows: null, avgRowBytes: null };
+  }
+}
+
+/**
+ * The chunk shape of a fresh run (spec 4.1 steps 5–7). Only when the table is looked up (its
+ * chunk column comes from the primary key, or `chunk_size_memory_mb` is set): the chunk size is
+ * derived from the statistics when `chunk_size_memory_mb` asks so, and a table whose estimate is
+ * above 0 and at most the chunk size runs as a single chunk (range: one key range, plus the NULL
+ * chunk when needed; dense: one window). `chunk_count` and `chunk_by_days` do not use a chunk
+ * size and are taken as configured.
+ */
+async function sizeChunks(
+  plan: ExportPlan,
+  s: ChunkedStrategy,
+  source: Source,
+  journal: JournalRecorder,
+): Promise<ChunkShape> {
+  if (s.table === null || (s.memorySizing === undefined && s.column !== null)) return s.shape;
+  const stats = await tableStats(plan, s.table, source);
+  let shape = s.shape;
+  const sized = shape.kind === "dense" || (shape.kind === "range" && shape.chunkCount === null);
+  const note = (message: string, level: "info" | "warn") => {
+    log[level](`export '${plan.name}': ${message}`);
+    journal.add({ kind: "Warning", context: "chunk_plan", message });
+  };
+  if (s.memorySizing !== undefined) {
+    const { mb, ignoredChunkSize } = s.memorySizing;
+    if (ignoredChunkSize !== null) {
+      note(
+        `chunk_size: ${ignoredChunkSize} is ignored because chunk_size_memory_mb is set; the ` +
+          "chunk size is derived from the table's statistics (remove one of the two)",
+        "warn",
+      );
+    }
+    const m = memoryChunkSize(mb, stats.avgRowBytes);
+    if (m.assumed) {
+      note(
+        `chunk_size_memory_mb: the statistics of ${s.table} give no average row size ` +
+          `(never analyzed?); assuming ${m.rowBytes} bytes per row. Run ANALYZE on the table ` +
+          "for a better estimate",
+        "warn",
+      );
+    }
+    const perRow = m.assumed ? `${m.rowBytes} (assumed)` : String(Math.round(m.rowBytes));
+    log.info(
+      `export '${plan.name}': chunk_size_memory_mb: ${mb} MiB / ${perRow} bytes per row ` +
+        `(~${stats.rows ?? "?"} rows in ${s.table}) -> derived chunk_size ${m.chunkSize}` +
+        (sized ? "" : " (not used by chunk_count / chunk_by_days)"),
+    );
+    if (shape.kind !== "by_days") shape = { ...shape, chunkSize: m.chunkSize };
+  }
+  if (
+    sized && shape.kind !== "by_days" && stats.rows !== null && stats.rows > 0 &&
+    stats.rows <= shape.chunkSize
+  ) {
+    log.info(
+      `export '${plan.name}': table statistics estimate ~${stats.rows} rows, no more than ` +
+        `chunk_size ${shape.chunkSize}: downgraded to a single chunk (one query; files keep ` +
+        "the chunk naming)",
+    );
+    shape = shape.kind === "dense"
+      ? { kind: "dense", chunkSize: Number.MAX_SAFE_INTEGER }
+      : { kind: "range", chunkSize: shape.chunkSize, chunkCount: 1 };
+  }
+  return shape;
+}
+
+/** Whether the prefix holds this run's published manifest and a `_SUCCESS` that vouches for it. */
+async function prefixHoldsRun(destination: Destination, runId: string): Promise<boolean> {
+  if (destination.streaming) return false;
+  try {
+    const [manifest, marker] = await Promise.all([
+      destination.read(MANIFEST_NAME),
+      destination.read(SUCCESS_NAME),
+    ]);
+    if (manifest === null || marker === null) return false;
+    const parsed = parseManifest(new TextDecoder().decode(manifest));
+    if (!parsed.ok || parsed.value.run_id !== runId || parsed.value.status !== "success") {
+      return false;
+    }
+    return parseSuccessMarker(new TextDecoder().decode(marker)) ===
+      await xxh3Fingerprint(manifest);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Takes the publication of a completed run (manifest.json, _SUCCESS) through the state's
+ * compare-and-set: `token` when this worker publishes, `by` when another worker already did.
+ * While another worker holds a live claim it waits, and takes the claim over if that lease lapses
+ * (its holder died mid-publication).
+ */
+async function acquirePublication(
+  plan: ExportPlan,
+  runId: string,
+  state: StateStore,
+  worker: WorkerIdentity,
+  deps: ExportJobDeps,
+): Promise<{ readonly token: string } | { readonly by: string }> {
+  const pollMs = Math.min(2000, Math.max(100, Math.floor(worker.leaseMs / 4)));
+  let told = false;
+  for (;;) {
+    const now = deps.now();
+    const r = await state.claimChunkRunPublish(
+      runId,
+      {
+        worker_id: worker.id,
+        lease_until: new Date(now.getTime() + worker.leaseMs).toISOString(),
+      },
+      now.toISOString(),
+    );
+    if (r.claimed) return { token: r.token };
+    if (r.reason === "published") return { by: r.worker_id };
+    if (r.reason === "not_completed") {
+      throw new RivetError(
+        `chunk run '${runId}' of export '${plan.name}' is no longer completed in the state ` +
+          "(reset meanwhile?); nothing was published",
+        { exitClass: "internal" },
+      );
+    }
+    if (!told) {
+      log.info(
+        `export '${plan.name}': worker ${r.worker_id} is publishing run '${runId}'; waiting ` +
+          "(this worker takes over if its lease lapses)",
+      );
+      told = true;
+    }
+    if (deps.signal?.aborted) throw interrupted(plan.name);
+    await deps.sleep(pollMs);
+  }
+}
+
+/** Renews the publication claim every third of the lease while the manifest is written. */
+function holdPublication(
+  state: StateStore,
+  runId: string,
+  token: string,
+  worker: WorkerIdentity,
+  now: () => Date,
+): () => void {
+  const timer = setInterval(() => {
+    state.renewChunkRunPublish(
+      runId,
+      token,
+      new Date(now().getTime() + worker.leaseMs).toISOString(),
+    ).catch((err) => log.warn(`cannot renew the publication lease: ${describeError(err)}`));
+  }, Math.max(50, Math.floor(worker.leaseMs / 3)));
+  return () => clearInterval(timer);
+}
+
 /** Refuses to resume or join a run whose chunks were planned from another export definition. */
 function checkFingerprint(plan: ExportPlan, run: ChunkRunRow, fingerprint: string): void {
   if (run.plan_hash === fingerprint) return;
@@ -605,6 +863,7 @@ export async function runChunkedJob(
   const journal = new JournalRecorder(runId, plan.name, deps.now);
   let status: ExportOutcome["status"] = "success";
   let error: string | null = null;
+  let skipReason: string | null = null;
   const parts: CommittedPart[] = [];
   let rows = 0;
   let retries = 0;
@@ -614,377 +873,474 @@ export async function runChunkedJob(
   const worker = workerIdentity();
   /** Whether this process published the run (manifest, _SUCCESS); false for a helping worker. */
   let publisher = true;
+  /** This worker's claim on the publication of a checkpointed run, until it is published. */
+  let publishToken: string | null = null;
+  let stopPublishHold = () => {};
   try {
     destination = await deps.openDestination(plan.destination);
     const hash = await hash64();
-    let column: string;
+    let column = "";
     let kind: ChunkKind = s.shape.kind;
-    let queue: TaskQueue;
+    let queue: TaskQueue | null = null;
     let total = 0;
-    const probeSource = await deps.openSource(source);
-    try {
-      column = await resolveColumn(plan, s, probeSource);
-      if (s.checkpoint && plan.resume) {
-        if (
-          !destination.streaming && !plan.force && (await destination.head(SUCCESS_NAME)) !== null
-        ) {
-          throw new RivetError(
-            `--resume refused — destination prefix ${destination.uri} already has _SUCCESS from a prior completed run`,
-            { exitClass: "config", hint: "pass --force to resume anyway" },
-          );
-        }
-        const run = await state.findInProgressChunkRun(plan.name);
-        if (run === null) {
-          throw new RivetError(
-            `--resume but no in-progress chunk checkpoint for export '${plan.name}'`,
-            {
-              exitClass: "config",
-              hint:
-                `run without --resume first, or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
-            },
-          );
-        }
-        checkFingerprint(plan, run, hash(fingerprintInput(plan.baseQuery, column, s.shape)));
-        runId = run.run_id;
-        const reset = await state.resetRunningChunkTasks(runId, deps.now().toISOString());
-        if (reset > 0) {
-          log.warn(
-            `export '${plan.name}': ${reset} chunk(s) were running when the last process stopped; they run again`,
-          );
-        }
-        if (!destination.streaming) {
-          await reconcileDestination(plan, runId, run.created_at, destination, state, deps);
-        }
-        total = (await state.listChunkTasks(runId)).length;
-        queue = new StateQueue(state, runId, deps.now, worker);
-      } else {
-        /** `--worker`: adopt the export's in-progress run and share its tasks. */
-        const join = async (run: ChunkRunRow): Promise<TaskQueue> => {
-          checkFingerprint(plan, run, hash(fingerprintInput(plan.baseQuery, column, s.shape)));
-          runId = run.run_id;
-          const tasks = await state.listChunkTasks(runId);
-          total = tasks.length;
-          const done = tasks.filter((t) => t.status === "completed").length;
+    const group = runGroupOf(plan);
+    if (group !== null) runId = groupRunId(plan.name, group);
+    /** A run group's run found completed when this worker started: only its publication is left. */
+    let completedBefore = false;
+    if (group !== null) {
+      const run = await state.getChunkRun(runId);
+      if (run !== null && run.status === "completed") {
+        completedBefore = true;
+        if (await prefixHoldsRun(destination, runId)) {
+          publisher = false;
+          status = "skipped";
+          skipReason = `already completed by another worker (run group '${group}')`;
           log.info(
-            `export '${plan.name}': worker ${worker.id} joins chunk run '${runId}' ` +
-              `(${done}/${total} chunks completed)`,
+            `export '${plan.name}': run '${runId}' of run group '${group}' was already completed ` +
+              `by another worker and ${destination.uri} has its manifest and _SUCCESS; ` +
+              "nothing to do",
           );
-          return new StateQueue(state, runId, deps.now, worker);
-        };
-        let joined: TaskQueue | null = null;
-        if (s.checkpoint) {
-          const existing = await state.findInProgressChunkRun(plan.name);
-          if (existing !== null && plan.worker === true) joined = await join(existing);
-          else if (existing !== null) {
+        } else {
+          log.warn(
+            `export '${plan.name}': run '${runId}' of run group '${group}' is completed but ` +
+              `${destination.uri} has no _SUCCESS matching its manifest (its publisher stopped ` +
+              "before writing them); publishing them from the completed chunks",
+          );
+          queue = new StateQueue(state, runId, deps.now, worker);
+          total = (await state.listChunkTasks(runId)).length;
+        }
+      }
+    }
+    const failures: string[] = [];
+    /** What this process completed itself (reported when another worker publishes). */
+    const mine: ChunkResult[] = [];
+    let firstError: PromiseRejectedResult | undefined;
+    if (!completedBefore) {
+      const probeSource = await deps.openSource(source);
+      try {
+        column = await resolveColumn(plan, s, probeSource);
+        if (s.checkpoint && plan.resume) {
+          if (
+            !destination.streaming && !plan.force && (await destination.head(SUCCESS_NAME)) !== null
+          ) {
             throw new RivetError(
-              `chunk checkpoint run '${existing.run_id}' of export '${plan.name}' is still in progress`,
+              `--resume refused — destination prefix ${destination.uri} already has _SUCCESS from a prior completed run`,
+              { exitClass: "config", hint: "pass --force to resume anyway" },
+            );
+          }
+          const run = await state.findInProgressChunkRun(plan.name);
+          if (run === null) {
+            throw new RivetError(
+              `--resume but no in-progress chunk checkpoint for export '${plan.name}'`,
               {
                 exitClass: "config",
                 hint:
-                  `use \`rivet run --config <cfg> --export ${plan.name} --resume\` (or --worker to help it) or \`rivet state reset-chunks --config <cfg> --export ${plan.name}\``,
+                  `run without --resume first, or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
               },
             );
           }
-        }
-        if (joined !== null) {
-          queue = joined;
-        } else {
-          const probes = await probe(plan, column, s, probeSource);
-          const chunkPlan = buildChunkPlan(
-            { dialect: plan.engine, baseQuery: plan.baseQuery, column, shape: s.shape },
-            probes,
-            hash,
-          );
-          kind = chunkPlan.kind;
-          for (const note of chunkPlan.notes) {
-            log.info(`export '${plan.name}': ${note}`);
-            journal.add({ kind: "Warning", context: "chunk_plan", message: note });
+          checkFingerprint(plan, run, hash(fingerprintText(plan, column, s)));
+          runId = run.run_id;
+          const reset = await state.resetRunningChunkTasks(runId, deps.now().toISOString());
+          if (reset > 0) {
+            log.warn(
+              `export '${plan.name}': ${reset} chunk(s) were running when the last process stopped; they run again`,
+            );
           }
-          total = chunkPlan.chunks.length;
-          const tasks = chunkPlan.chunks.map((c) => ({
-            index: c.index,
-            startKey: c.startKey,
-            endKey: c.endKey,
-            attempt: 0,
-            token: null,
-          }));
+          if (!destination.streaming) {
+            await reconcileDestination(plan, runId, run.created_at, destination, state, deps);
+          }
+          total = (await state.listChunkTasks(runId)).length;
+          queue = new StateQueue(state, runId, deps.now, worker);
+        } else {
+          /** `--worker`: adopt the export's in-progress run and share its tasks. */
+          const join = async (run: ChunkRunRow): Promise<TaskQueue> => {
+            checkFingerprint(plan, run, hash(fingerprintText(plan, column, s)));
+            runId = run.run_id;
+            const tasks = await state.listChunkTasks(runId);
+            total = tasks.length;
+            const done = tasks.filter((t) => t.status === "completed").length;
+            log.info(
+              `export '${plan.name}': worker ${worker.id} joins chunk run '${runId}' ` +
+                `(${done}/${total} chunks completed)`,
+            );
+            return new StateQueue(state, runId, deps.now, worker);
+          };
+          let joined: TaskQueue | null = null;
           if (s.checkpoint) {
-            // The prefix is now in progress: an earlier run's marker must not vouch for it.
-            if (!destination.streaming) await destination.delete(SUCCESS_NAME).catch(() => {});
-            const created = await state.createChunkRun({
-              run_id: runId,
-              export_name: plan.name,
-              plan_hash: chunkPlan.fingerprint,
-              max_chunk_attempts: s.maxAttempts,
-              tasks: tasks.map((t) => ({ start_key: t.startKey, end_key: t.endKey })),
-            }, deps.now().toISOString());
-            const raced = created.created ? null : await state.findInProgressChunkRun(plan.name);
-            if (raced !== null && plan.worker === true) {
-              // Another worker created the run between our check and our insert: help it.
-              queue = await join(raced);
-            } else if (!created.created) {
+            const existing = await state.findInProgressChunkRun(plan.name);
+            if (existing !== null && group !== null && existing.run_id !== runId) {
+              throw otherRunInProgress(plan, existing.run_id, group);
+            }
+            if (existing !== null && plan.worker === true) joined = await join(existing);
+            else if (existing !== null) {
               throw new RivetError(
-                `chunk checkpoint run '${created.in_progress_run_id}' of export '${plan.name}' is still in progress`,
+                `chunk checkpoint run '${existing.run_id}' of export '${plan.name}' is still in progress`,
                 {
                   exitClass: "config",
-                  hint: `use --resume or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
+                  hint:
+                    `use \`rivet run --config <cfg> --export ${plan.name} --resume\` (or --worker to help it) or \`rivet state reset-chunks --config <cfg> --export ${plan.name}\``,
                 },
               );
-            } else {
-              if (plan.worker === true) {
-                log.info(
-                  `export '${plan.name}': worker ${worker.id} started chunk run '${runId}' ` +
-                    `(${total} chunks); other workers may join it`,
-                );
-              }
-              queue = new StateQueue(state, runId, deps.now, worker);
             }
+          }
+          if (joined !== null) {
+            queue = joined;
           } else {
-            queue = new MemoryQueue(tasks, s.maxAttempts);
+            const shape = await sizeChunks(plan, s, probeSource, journal);
+            const probes = await probe(plan, column, { ...s, shape }, probeSource);
+            const chunkPlan = buildChunkPlan(
+              { dialect: plan.engine, baseQuery: plan.baseQuery, column, shape },
+              probes,
+              hash,
+            );
+            kind = chunkPlan.kind;
+            for (const note of chunkPlan.notes) {
+              log.info(`export '${plan.name}': ${note}`);
+              journal.add({ kind: "Warning", context: "chunk_plan", message: note });
+            }
+            total = chunkPlan.chunks.length;
+            const tasks = chunkPlan.chunks.map((c) => ({
+              index: c.index,
+              startKey: c.startKey,
+              endKey: c.endKey,
+              attempt: 0,
+              token: null,
+            }));
+            if (s.checkpoint) {
+              // The prefix is now in progress: an earlier run's marker must not vouch for it.
+              if (!destination.streaming) await destination.delete(SUCCESS_NAME).catch(() => {});
+              const created = await state.createChunkRun({
+                run_id: runId,
+                export_name: plan.name,
+                plan_hash: hash(fingerprintText(plan, column, s)),
+                max_chunk_attempts: s.maxAttempts,
+                tasks: tasks.map((t) => ({ start_key: t.startKey, end_key: t.endKey })),
+              }, deps.now().toISOString());
+              const raced = created.created ? null : await state.findInProgressChunkRun(plan.name);
+              if (raced !== null && group !== null && raced.run_id !== runId) {
+                throw otherRunInProgress(plan, raced.run_id, group);
+              }
+              if (raced !== null && plan.worker === true) {
+                // Another worker created the run between our check and our insert: help it.
+                queue = await join(raced);
+              } else if (!created.created) {
+                throw new RivetError(
+                  `chunk checkpoint run '${created.in_progress_run_id}' of export '${plan.name}' is still in progress`,
+                  {
+                    exitClass: "config",
+                    hint:
+                      `use --resume or \`rivet state reset-chunks -c <config> -e ${plan.name}\``,
+                  },
+                );
+              } else {
+                if (plan.worker === true) {
+                  log.info(
+                    `export '${plan.name}': worker ${worker.id} started chunk run '${runId}' ` +
+                      `(${total} chunks); other workers may join it`,
+                  );
+                }
+                queue = new StateQueue(state, runId, deps.now, worker);
+              }
+            } else {
+              queue = new MemoryQueue(tasks, s.maxAttempts);
+            }
           }
         }
+      } finally {
+        await probeSource.close().catch(() => {});
       }
-    } finally {
-      await probeSource.close().catch(() => {});
-    }
-    journal.add({
-      kind: "PlanResolved",
-      export_name: plan.name,
-      base_query: plan.baseQuery,
-      strategy: plan.mode,
-      format: plan.format.kind,
-      compression: plan.compression,
-      destination_type: plan.destination.type,
-      tuning_profile: plan.tuning.profile,
-      batch_size: plan.tuning.batchSize,
-      validate: plan.validate,
-      reconcile: plan.reconcile,
-      resume: plan.resume,
-    });
+      journal.add({
+        kind: "PlanResolved",
+        export_name: plan.name,
+        base_query: plan.baseQuery,
+        strategy: plan.mode,
+        format: plan.format.kind,
+        compression: plan.compression,
+        destination_type: plan.destination.type,
+        tuning_profile: plan.tuning.profile,
+        batch_size: plan.tuning.batchSize,
+        validate: plan.validate,
+        reconcile: plan.reconcile,
+        resume: plan.resume,
+      });
 
-    // Workers: each claims the next task, runs it on its own connection, commits its parts.
-    const progress = deps.progress.ipc
-      ? ipcChunkProgress(plan.name, total)
-      : startChunkProgress(plan.name, total, deps.progress);
-    const rssWait = chunkWaitPolicy(s.parallel, s.checkpoint);
-    const failures: string[] = [];
-    const dest = destination;
-    /** What this process completed itself (reported when another worker publishes). */
-    const mine: ChunkResult[] = [];
-    const pollMs = Math.min(2000, Math.max(100, Math.floor(worker.leaseMs / 4)));
-    const loop = async (conn: SlotConnection) => {
-      for (;;) {
-        if (deps.signal?.aborted) return;
-        await waitBelow(plan.tuning.memoryThresholdMb ?? 0, {
-          ...rssWait,
-          sleep: deps.sleep,
-          label: `export '${plan.name}'`,
-          ...(deps.signal ? { signal: deps.signal } : {}),
-        });
-        const task = await queue.claim();
-        if (task === null) {
-          // Chunks held by live workers elsewhere: wait, and take them over if a lease lapses.
-          if (await queue.othersRunning()) {
-            await deps.sleep(pollMs);
-            continue;
-          }
-          return;
-        }
-        journal.add({
-          kind: "ChunkStarted",
-          chunk_index: task.index,
-          start_key: task.startKey,
-          end_key: task.endKey,
-        });
-        // The heartbeat: a lost lease is noticed when the chunk ends and fences its completion.
-        const held = queue.hold(task);
-        try {
-          const result = await runChunk(plan, task, {
-            column,
-            kind,
-            conn,
-            destination: dest,
-            state,
-            runId,
-            deps,
-            onRows: (d) => progress.rows(d),
+      // Workers: each claims the next task, runs it on its own connection, commits its parts.
+      const progress = deps.progress.ipc
+        ? ipcChunkProgress(plan.name, total)
+        : startChunkProgress(plan.name, total, deps.progress);
+      const rssWait = chunkWaitPolicy(s.parallel, s.checkpoint);
+      const dest = destination;
+      const tasks = queue!;
+      const pollMs = Math.min(2000, Math.max(100, Math.floor(worker.leaseMs / 4)));
+      const loop = async (conn: SlotConnection) => {
+        for (;;) {
+          if (deps.signal?.aborted) return;
+          await waitBelow(plan.tuning.memoryThresholdMb ?? 0, {
+            ...rssWait,
+            sleep: deps.sleep,
+            label: `export '${plan.name}'`,
+            ...(deps.signal ? { signal: deps.signal } : {}),
           });
-          held.stop();
-          if (held.signal.aborted || !(await queue.complete(task, result))) {
-            throw leaseLost(task.index);
-          }
-          mine.push(result);
-          crashPoint(`after_chunk_complete:${task.index}`);
-          journal.add({
-            kind: "ChunkCompleted",
-            chunk_index: task.index,
-            rows: result.rows,
-            file_name: result.parts[0]?.name ?? null,
-          });
-          progress.chunkDone();
-        } catch (err) {
-          held.stop();
-          if (deps.signal?.aborted) {
-            // Interrupted: hand the chunk back so another worker (or --resume) runs it.
-            await queue.release(task).catch(() => {});
+          const task = await tasks.claim();
+          if (task === null) {
+            // Chunks held by live workers elsewhere: wait, and take them over if a lease lapses.
+            if (await tasks.othersRunning()) {
+              await deps.sleep(pollMs);
+              continue;
+            }
             return;
           }
-          if (err instanceof LeaseLostError || held.signal.aborted) {
-            log.warn(
-              `export '${plan.name}': chunk ${task.index}: worker ${worker.id} lost its lease ` +
-                "to another worker; anything it uploaded stays out of the manifest",
-            );
-            continue;
-          }
-          const message = describeError(err);
-          retries++;
           journal.add({
-            kind: "ChunkFailed",
+            kind: "ChunkStarted",
             chunk_index: task.index,
-            error: message,
-            attempt: task.attempt,
+            start_key: task.startKey,
+            end_key: task.endKey,
           });
-          failures.push(`chunk ${task.index} [${task.startKey}..${task.endKey}]: ${message}`);
-          log.warn(
-            `export '${plan.name}': chunk ${task.index} failed (attempt ${task.attempt}): ${message}`,
-          );
-          await queue.fail(task, message);
-          if (!(err instanceof RivetError) || !err.retryable) {
-            // A permanent error (syntax, missing table, permissions) will fail every chunk.
-            if (!(err instanceof SourceError) || !err.retryable) throw err;
+          // The heartbeat: a lost lease is noticed when the chunk ends and fences its completion.
+          const held = tasks.hold(task);
+          try {
+            const result = await runChunk(plan, task, {
+              column,
+              kind,
+              conn,
+              destination: dest,
+              state,
+              runId,
+              deps,
+              onRows: (d) => progress.rows(d),
+            });
+            held.stop();
+            if (held.signal.aborted || !(await tasks.complete(task, result))) {
+              throw leaseLost(task.index);
+            }
+            mine.push(result);
+            crashPoint(`after_chunk_complete:${task.index}`);
+            journal.add({
+              kind: "ChunkCompleted",
+              chunk_index: task.index,
+              rows: result.rows,
+              file_name: result.parts[0]?.name ?? null,
+            });
+            progress.chunkDone();
+          } catch (err) {
+            held.stop();
+            if (deps.signal?.aborted) {
+              // Interrupted: hand the chunk back so another worker (or --resume) runs it.
+              await tasks.release(task).catch(() => {});
+              return;
+            }
+            if (err instanceof LeaseLostError || held.signal.aborted) {
+              log.warn(
+                `export '${plan.name}': chunk ${task.index}: worker ${worker.id} lost its lease ` +
+                  "to another worker; anything it uploaded stays out of the manifest",
+              );
+              continue;
+            }
+            const message = describeError(err);
+            retries++;
+            journal.add({
+              kind: "ChunkFailed",
+              chunk_index: task.index,
+              error: message,
+              attempt: task.attempt,
+            });
+            failures.push(`chunk ${task.index} [${task.startKey}..${task.endKey}]: ${message}`);
+            log.warn(
+              `export '${plan.name}': chunk ${task.index} failed (attempt ${task.attempt}): ${message}`,
+            );
+            await tasks.fail(task, message);
+            if (!(err instanceof RivetError) || !err.retryable) {
+              // A permanent error (syntax, missing table, permissions) will fail every chunk.
+              if (!(err instanceof SourceError) || !err.retryable) throw err;
+            }
           }
         }
-      }
-    };
-    const workers = Math.max(1, Math.min(s.parallel, total));
-    const results = await Promise.allSettled(
-      Array.from({ length: workers }, async () => {
-        const conn = slotConnection(deps, source);
-        try {
-          await loop(conn);
-        } finally {
-          await conn.drop();
-        }
-      }),
-    );
-    progress.done();
-    const firstError = results.find((r) => r.status === "rejected") as
-      | PromiseRejectedResult
-      | undefined;
-    if (deps.signal?.aborted) throw interrupted(plan.name);
-    const { done, notCompleted } = await queue.results();
-    const runParts: CommittedPart[] = [];
-    let runRows = 0;
-    for (const i of [...done.keys()].sort((a, b) => a - b)) {
-      const r = done.get(i)!;
-      runRows += r.rows;
-      runParts.push(...r.parts);
-    }
-    rows = runRows;
-    parts.push(...runParts);
-    if (firstError || notCompleted > 0) {
-      const why = firstError
-        ? describeError(firstError.reason)
-        : failures.at(-1) ?? "unknown error";
-      throw new RivetError(
-        `chunked export incomplete: ${notCompleted} of ${total} chunk(s) not completed; last error: ${why}`,
-        {
-          exitClass: "source",
-          hint: s.checkpoint
-            ? `fix the cause and run \`rivet run -c <config> -e ${plan.name} --resume\``
-            : "fix the cause and run the export again (set chunk_checkpoint: true to resume instead)",
-        },
+      };
+      const workers = Math.max(1, Math.min(s.parallel, total));
+      const results = await Promise.allSettled(
+        Array.from({ length: workers }, async () => {
+          const conn = slotConnection(deps, source);
+          try {
+            await loop(conn);
+          } finally {
+            await conn.drop();
+          }
+        }),
       );
+      progress.done();
+      firstError = results.find((r) => r.status === "rejected") as
+        | PromiseRejectedResult
+        | undefined;
     }
-    if (s.checkpoint) {
-      const fin = await state.finishChunkRun(runId, deps.now().toISOString());
-      publisher = fin.completed && fin.finished_now;
-      if (!publisher) {
-        // Another worker flipped the run to completed: it publishes; report our own share.
-        rows = mine.reduce((a, r) => a + r.rows, 0);
-        parts.length = 0;
-        for (const r of mine) parts.push(...r.parts);
-        log.info(
-          `export '${plan.name}': worker ${worker.id} ran ${mine.length} of ${total} chunk(s) ` +
-            `(${rows} rows); another worker published run '${runId}'`,
-        );
-      } else if (!destination.streaming) {
-        const run = await state.getChunkRun(runId);
-        await quarantineStrays(
-          plan,
-          runId,
-          run?.created_at ?? started.toISOString(),
-          destination,
-          new Set(runParts.map((p) => p.name)),
-        ).catch((err) => log.warn(`cannot list ${destination!.uri}: ${describeError(err)}`));
+    if (status === "skipped") {
+      // The group's run was completed and published before this worker started.
+    } else {
+      if (deps.signal?.aborted) throw interrupted(plan.name);
+      const { done, notCompleted } = await queue!.results();
+      const runParts: CommittedPart[] = [];
+      let runRows = 0;
+      for (const i of [...done.keys()].sort((a, b) => a - b)) {
+        const r = done.get(i)!;
+        runRows += r.rows;
+        runParts.push(...r.parts);
       }
-      if (fin.completed && fin.finished_now) {
-        await quietly(
-          "cannot record the committed progression",
-          () =>
-            state.recordCommitted(plan.name, {
-              strategy: "chunked",
-              chunk_index: total - 1,
-              run_id: runId,
-            }, deps.now().toISOString()),
+      rows = runRows;
+      parts.push(...runParts);
+      if (firstError || notCompleted > 0) {
+        const why = firstError
+          ? describeError(firstError.reason)
+          : failures.at(-1) ?? "unknown error";
+        throw new RivetError(
+          `chunked export incomplete: ${notCompleted} of ${total} chunk(s) not completed; last error: ${why}`,
+          {
+            exitClass: "source",
+            hint: s.checkpoint
+              ? `fix the cause and run \`rivet run -c <config> -e ${plan.name} --resume\``
+              : "fix the cause and run the export again (set chunk_checkpoint: true to resume instead)",
+          },
         );
       }
-    }
-    if (plan.quality && publisher) {
-      const issues = rowCountIssues(plan.quality, rows);
-      for (const i of issues) {
-        log.warn(formatQualityIssue(i));
-        journal.add({
-          kind: "QualityIssue",
-          severity: i.severity === "fail" ? "FAIL" : "WARN",
-          message: i.message,
-        });
-      }
-      if (!qualityPassed(issues)) {
-        throw new RivetError(`export '${plan.name}': quality checks failed (chunked aggregate)`, {
-          exitClass: "data_integrity",
-        });
-      }
-    }
-    for (const p of parts) {
-      journal.add({
-        kind: "FileWritten",
-        file_name: p.name,
-        rows: p.rows,
-        bytes: p.bytes,
-        part_index: 0,
-      });
-    }
-    if (!destination.streaming && publisher) {
-      const manifest = await writeManifest(
-        { ...plan, runId },
-        destination,
-        "success",
-        parts,
-        schema,
-        started,
-        deps.now(),
-      );
-      if (manifest !== null) {
-        await destination.put(
-          SUCCESS_NAME,
-          new TextEncoder().encode(await successMarkerBody(manifest)),
-        )
-          .catch((err) => log.warn(`cannot write ${SUCCESS_NAME}: ${describeError(err)}`));
-      }
-      if (plan.validate) {
-        const v = await verifyDestinationPrefix(destination, plan.verify);
-        validated = v.passed;
-        journal.add({ kind: "ValidationResult", passed: v.passed });
-        if (!v.passed) {
+      if (s.checkpoint) {
+        const fin = await state.finishChunkRun(runId, deps.now().toISOString());
+        if (!fin.completed) {
           throw new RivetError(
-            `export '${plan.name}': validation of ${destination.uri} failed: ${
-              verificationProblems(v)
-            }`,
+            `chunked export incomplete: ${fin.not_completed} of ${total} chunk(s) of run '${runId}' are not completed`,
             {
-              exitClass: "data_integrity",
+              exitClass: "source",
+              hint: `run \`rivet run -c <config> -e ${plan.name} --resume\``,
             },
           );
+        }
+        if (fin.finished_now) crashPoint("after_run_completed");
+        // Whoever takes the publication claim first publishes, exactly once: usually the worker that
+        // flipped the run, else one that finds it completed without a publication.
+        const claim = await acquirePublication(plan, runId, state, worker, deps);
+        publisher = "token" in claim;
+        if ("token" in claim) {
+          publishToken = claim.token;
+          stopPublishHold = holdPublication(state, runId, claim.token, worker, deps.now);
+          if (completedBefore) {
+            log.info(
+              `export '${plan.name}': worker ${worker.id} republishes run '${runId}' ` +
+                `(${runParts.length} part(s), ${runRows} rows)`,
+            );
+          }
+        } else if (completedBefore) {
+          status = "skipped";
+          skipReason = `already completed by another worker (run group '${group}')`;
+          log.info(
+            `export '${plan.name}': run '${runId}' was already completed by another worker, ` +
+              `and worker ${claim.by} published it`,
+          );
+        } else {
+          // Another worker publishes (or published) the run; report our own share.
+          rows = mine.reduce((a, r) => a + r.rows, 0);
+          parts.length = 0;
+          for (const r of mine) parts.push(...r.parts);
+          log.info(
+            `export '${plan.name}': worker ${worker.id} ran ${mine.length} of ${total} chunk(s) ` +
+              `(${rows} rows); another worker published run '${runId}'`,
+          );
+        }
+        if (publisher && !destination.streaming) {
+          const run = await state.getChunkRun(runId);
+          await quarantineStrays(
+            plan,
+            runId,
+            run?.created_at ?? started.toISOString(),
+            destination,
+            new Set(runParts.map((p) => p.name)),
+          ).catch((err) => log.warn(`cannot list ${destination!.uri}: ${describeError(err)}`));
+        }
+        if (publisher) {
+          await quietly(
+            "cannot record the committed progression",
+            () =>
+              state.recordCommitted(plan.name, {
+                strategy: "chunked",
+                chunk_index: total - 1,
+                run_id: runId,
+              }, deps.now().toISOString()),
+          );
+        }
+      }
+      if (plan.quality && publisher) {
+        const issues = rowCountIssues(plan.quality, rows);
+        for (const i of issues) {
+          log.warn(formatQualityIssue(i));
+          journal.add({
+            kind: "QualityIssue",
+            severity: i.severity === "fail" ? "FAIL" : "WARN",
+            message: i.message,
+          });
+        }
+        if (!qualityPassed(issues)) {
+          throw new RivetError(`export '${plan.name}': quality checks failed (chunked aggregate)`, {
+            exitClass: "data_integrity",
+          });
+        }
+      }
+      for (const p of parts) {
+        journal.add({
+          kind: "FileWritten",
+          file_name: p.name,
+          rows: p.rows,
+          bytes: p.bytes,
+          part_index: 0,
+        });
+      }
+      if (!destination.streaming && publisher) {
+        const manifest = await writeManifest(
+          { ...plan, runId },
+          destination,
+          "success",
+          parts,
+          schema,
+          started,
+          deps.now(),
+        );
+        let marked = false;
+        if (manifest !== null) {
+          marked = await destination.put(
+            SUCCESS_NAME,
+            new TextEncoder().encode(await successMarkerBody(manifest)),
+          )
+            .then(() => true, (err) => {
+              log.warn(`cannot write ${SUCCESS_NAME}: ${describeError(err)}`);
+              return false;
+            });
+        }
+        if (publishToken !== null) {
+          stopPublishHold();
+          const token = publishToken;
+          publishToken = null;
+          if (marked) {
+            if (!(await state.finishChunkRunPublish(runId, token, deps.now().toISOString()))) {
+              log.warn(
+                `export '${plan.name}': this worker's publication claim on run '${runId}' lapsed ` +
+                  "while it wrote manifest.json and _SUCCESS; another worker may write them again",
+              );
+            }
+          } else {
+            // Leave the publication to the next worker of the group (or a resume).
+            await state.releaseChunkRunPublish(runId, token).catch(() => false);
+          }
+        }
+        if (plan.validate) {
+          const v = await verifyDestinationPrefix(destination, plan.verify);
+          validated = v.passed;
+          journal.add({ kind: "ValidationResult", passed: v.passed });
+          if (!v.passed) {
+            throw new RivetError(
+              `export '${plan.name}': validation of ${destination.uri} failed: ${
+                verificationProblems(v)
+              }`,
+              {
+                exitClass: "data_integrity",
+              },
+            );
+          }
         }
       }
     }
@@ -1005,6 +1361,11 @@ export async function runChunkedJob(
       await destination.delete(SUCCESS_NAME).catch(() => {});
     }
   } finally {
+    stopPublishHold();
+    if (publishToken !== null) {
+      // Publication failed (quality gate, destination error): let another worker retry it.
+      await state.releaseChunkRunPublish(runId, publishToken).catch(() => false);
+    }
     await destination?.close().catch(() => {});
   }
   const finished = deps.now();
@@ -1045,7 +1406,7 @@ export async function runChunkedJob(
     runId,
     mode: plan.mode,
     status,
-    skipReason: null,
+    skipReason,
     error,
     rows,
     parts,

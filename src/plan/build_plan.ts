@@ -61,6 +61,55 @@ export function resolveCompression(e: ExportConfig): { codec: Codec; level: numb
   }
 }
 
+/** The smallest and largest chunk size `chunk_size_memory_mb` derives (spec 4.1 step 6). */
+export const MEMORY_CHUNK_SIZE_MIN = 10_000;
+export const MEMORY_CHUNK_SIZE_MAX = 5_000_000;
+/** Bytes per row assumed when the table's statistics give no average row size. */
+export const UNKNOWN_ROW_BYTES = 512;
+
+/**
+ * The chunk size of `chunk_size_memory_mb` (spec 4.1 step 6): `mb·2^20 / avg_row_bytes`, clamped
+ * to [10 000, 5 000 000]; `assumed` when the average row size was unknown (512 bytes used).
+ */
+export function memoryChunkSize(
+  memoryMb: number,
+  avgRowBytes: number | null,
+): { readonly chunkSize: number; readonly rowBytes: number; readonly assumed: boolean } {
+  const known = avgRowBytes !== null && Number.isFinite(avgRowBytes) && avgRowBytes > 0;
+  const rowBytes = known ? avgRowBytes : UNKNOWN_ROW_BYTES;
+  const raw = Math.floor((memoryMb * 2 ** 20) / rowBytes);
+  return {
+    chunkSize: Math.min(MEMORY_CHUNK_SIZE_MAX, Math.max(MEMORY_CHUNK_SIZE_MIN, raw)),
+    rowBytes,
+    assumed: !known,
+  };
+}
+
+/**
+ * MySQL's AVG_ROW_LENGTH, corrected as spec 4.1 step 5 says: above 8 KiB it counts off-page
+ * (BLOB/TEXT) storage generously, so it is divided by 3, but never below 4 KiB.
+ */
+export function mysqlAvgRowBytes(avgRowLength: number): number {
+  return avgRowLength > 8192 ? Math.max(4096, Math.floor(avgRowLength / 3)) : avgRowLength;
+}
+
+const RUN_GROUP = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * The chunk run id shared by the workers of one run group: `<export>_rg_<group>`. The group
+ * (`--run-group`, `RIVET_RUN_GROUP`) must be 1–100 letters, digits, `.`, `_` or `-`, so that the
+ * id is safe in paths and object keys (`_quarantine/<run_id>/`, `.rivet/runs/<run_id>/`).
+ */
+export function groupRunId(exportName: string, group: string): string {
+  if (!RUN_GROUP.test(group)) {
+    throw new ConfigError(
+      `run group '${group}' is not usable: use 1 to 100 letters, digits, '.', '_' or '-' ` +
+        "(for example the Kubernetes Job uid or the CI run id) in --run-group / RIVET_RUN_GROUP",
+    );
+  }
+  return `${exportName}_rg_${group}`;
+}
+
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object" && !Object.isFrozen(value)) {
     for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
@@ -111,6 +160,12 @@ function strategyFor(
             `chunk_by_key (keyset pagination) cannot be combined with ${conflicts.join(", ")}`,
           );
         }
+        if (e.chunk_size_memory_mb !== undefined) {
+          throw new ConfigError(
+            "chunk_size_memory_mb is not available with chunk_by_key (keyset pages) in this " +
+              "version of rivet yet; set chunk_size (rows per page) instead",
+          );
+        }
         if (e.table === undefined) {
           throw new ConfigError(
             "chunk_by_key needs `table:` (the key's unique index is checked on the table); " +
@@ -127,9 +182,11 @@ function strategyFor(
           },
         };
       }
-      if (e.chunk_size_memory_mb !== undefined) {
+      const memoryMb = e.chunk_size_memory_mb;
+      if (memoryMb !== undefined && e.table === undefined) {
         throw new ConfigError(
-          "chunk_size_memory_mb is not available in this version of rivet yet; set chunk_size",
+          "chunk_size_memory_mb needs `table:` (the chunk size is derived from the table's " +
+            "statistics); replace query: with table:, or set chunk_size instead",
         );
       }
       const maxRetries = resolveTuning(
@@ -156,6 +213,9 @@ function strategyFor(
           checkpoint: e.chunk_checkpoint ?? false,
           maxAttempts: e.chunk_max_attempts ?? Math.max(1, maxRetries + 1),
           table: e.table ?? null,
+          ...(memoryMb === undefined
+            ? {}
+            : { memorySizing: { mb: memoryMb, ignoredChunkSize: e.chunk_size ?? null } }),
         },
       };
     }
@@ -193,7 +253,9 @@ function planExport(
   dialect: "postgres" | "mysql",
   state: StateSnapshot,
 ): ExportPlan {
-  const runId = makeRunId(e.name, now);
+  const grouped = opts.worker === true && opts.runGroup !== undefined &&
+    e.mode === "chunked" && e.chunk_checkpoint === true && e.chunk_by_key === undefined;
+  const runId = grouped ? groupRunId(e.name, opts.runGroup!) : makeRunId(e.name, now);
   const mode = modeLabel(e);
   if (!SUPPORTED_MODES.has(e.mode ?? "full")) {
     throw new ConfigError(
@@ -286,6 +348,7 @@ function planExport(
     resume: opts.resume,
     force: opts.force,
     ...(opts.worker === true ? { worker: true } : {}),
+    ...(grouped ? { runGroup: opts.runGroup! } : {}),
     verify: e.verify ?? "size",
     engine: dialect,
   };

@@ -61,6 +61,15 @@ export type Strategy =
     readonly maxAttempts: number;
     /** `table:` of the export, for primary-key resolution. */
     readonly table: string | null;
+    /**
+     * `chunk_size_memory_mb`: the chunk size is derived at run time from the table's statistics
+     * (`shape` then holds the configured or default size, unused); `ignoredChunkSize` is an
+     * explicit `chunk_size` that is ignored (with a warning). Absent when not set.
+     */
+    readonly memorySizing?: {
+      readonly mb: number;
+      readonly ignoredChunkSize: number | null;
+    };
   }
   | {
     readonly kind: "keyset";
@@ -125,6 +134,11 @@ export interface ExportPlan {
   readonly force: boolean;
   /** `--worker`: join (or start) the export's shared chunk run instead of refusing it. */
   readonly worker?: boolean;
+  /**
+   * `--run-group` (or `RIVET_RUN_GROUP`): the workers of one group share the chunk run `runId`
+   * (derived from the export name and the group), and a late one never starts another.
+   */
+  readonly runGroup?: string;
   /** Required verification depth of the destination prefix (`verify:`). */
   readonly verify: "size" | "content";
   readonly engine: "postgres" | "mysql";
@@ -137,6 +151,8 @@ export interface RunOptions {
   readonly resume: boolean;
   readonly force: boolean;
   readonly worker?: boolean;
+  /** `--run-group` / `RIVET_RUN_GROUP`, with `--worker` only. */
+  readonly runGroup?: string;
 }
 
 /** One export that could not be planned, with the reason; it fails without running. */

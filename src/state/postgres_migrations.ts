@@ -185,7 +185,22 @@ export const POSTGRES_CHUNK_LEASE_SQL = `CREATE TABLE IF NOT EXISTS rivet_chunk_
   PRIMARY KEY (run_id, chunk_index)
 )`;
 
-/** Every table of the final shape (v8) plus the additive boundary and lease tables. */
+/**
+ * Additive as well: who publishes each completed chunk run's manifest and _SUCCESS (a
+ * compare-and-set with a lease, for run groups), and when it was published. `run_created_at`
+ * tells a reused run id from an older run. Created after the migrations, idempotently.
+ */
+export const POSTGRES_CHUNK_PUBLISH_SQL = `CREATE TABLE IF NOT EXISTS rivet_chunk_publish (
+  run_id TEXT PRIMARY KEY,
+  run_created_at TEXT NOT NULL,
+  worker_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  lease_until TEXT NOT NULL,
+  claimed_at TEXT NOT NULL,
+  published_at TEXT
+)`;
+
+/** Every table of the final shape (v8) plus the additive boundary, lease and publish tables. */
 export const POSTGRES_TABLES: readonly string[] = [
   "rivet_schema_version",
   "export_state",
@@ -200,4 +215,5 @@ export const POSTGRES_TABLES: readonly string[] = [
   "run_journal",
   "rivet_cursor_boundary",
   "rivet_chunk_lease",
+  "rivet_chunk_publish",
 ];

@@ -4,6 +4,7 @@ import { redact } from "../errors.ts";
 import { journalFromJson, journalToJson, type RunJournal } from "./journal_types.ts";
 import {
   POSTGRES_CHUNK_LEASE_SQL,
+  POSTGRES_CHUNK_PUBLISH_SQL,
   POSTGRES_CURSOR_BOUNDARY_SQL,
   POSTGRES_MIGRATIONS,
   POSTGRES_SCHEMA_VERSION,
@@ -12,8 +13,10 @@ import {
 import {
   type ChunkLeaseRequest,
   type ChunkLeaseRow,
+  type ChunkPublishRow,
   type ChunkRunRow,
   type ChunkTaskRow,
+  type ClaimChunkPublishResult,
   type CommittedBoundary,
   type CreateChunkRunResult,
   type CursorRow,
@@ -487,6 +490,7 @@ export class PostgresStateStore implements StateStore {
       );
       await c.query(POSTGRES_CURSOR_BOUNDARY_SQL);
       await c.query(POSTGRES_CHUNK_LEASE_SQL);
+      await c.query(POSTGRES_CHUNK_PUBLISH_SQL);
       return await PostgresStateStore.#versionOf(c);
     });
     if (final !== POSTGRES_SCHEMA_VERSION) {
@@ -1145,8 +1149,119 @@ export class PostgresStateStore implements StateStore {
     });
   }
 
+  claimChunkRunPublish(
+    runId: string,
+    lease: ChunkLeaseRequest,
+    at: string,
+  ): Promise<ClaimChunkPublishResult> {
+    return this.#tx(
+      `claim the publication of chunk run ${runId}`,
+      async (c): Promise<ClaimChunkPublishResult> => {
+        // The run row lock serializes concurrent claimers of one run (compare-and-set).
+        const run = await c.query(
+          "SELECT status, created_at FROM chunk_run WHERE run_id = $1 FOR UPDATE",
+          [runId],
+        );
+        const r = run.rows[0];
+        if (r === undefined || str(r.status) !== "completed") {
+          return { claimed: false, reason: "not_completed" };
+        }
+        const p = (await c.query(
+          `SELECT worker_id, lease_until, published_at, run_created_at FROM rivet_chunk_publish
+           WHERE run_id = $1`,
+          [runId],
+        )).rows[0];
+        if (p !== undefined && str(p.run_created_at) === str(r.created_at)) {
+          if (p.published_at !== null) {
+            return {
+              claimed: false,
+              reason: "published",
+              worker_id: str(p.worker_id),
+              published_at: str(p.published_at),
+            };
+          }
+          if (str(p.lease_until) >= at) {
+            return {
+              claimed: false,
+              reason: "held",
+              worker_id: str(p.worker_id),
+              lease_until: str(p.lease_until),
+            };
+          }
+        }
+        const token = crypto.randomUUID();
+        await c.query(
+          `INSERT INTO rivet_chunk_publish (run_id, run_created_at, worker_id, token, lease_until,
+             claimed_at, published_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)
+           ON CONFLICT (run_id) DO UPDATE SET run_created_at = excluded.run_created_at,
+             worker_id = excluded.worker_id, token = excluded.token,
+             lease_until = excluded.lease_until, claimed_at = excluded.claimed_at,
+             published_at = NULL`,
+          [runId, str(r.created_at), lease.worker_id, token, lease.lease_until, at],
+        );
+        return { claimed: true, token };
+      },
+    );
+  }
+
+  renewChunkRunPublish(runId: string, token: string, leaseUntil: string): Promise<boolean> {
+    return this.#run(`renew the publication lease of chunk run ${runId}`, async (c) => {
+      const r = await c.query(
+        `UPDATE rivet_chunk_publish SET lease_until = $1
+         WHERE run_id = $2 AND token = $3 AND published_at IS NULL`,
+        [leaseUntil, runId, token],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  finishChunkRunPublish(runId: string, token: string, at: string): Promise<boolean> {
+    return this.#run(`mark chunk run ${runId} published`, async (c) => {
+      const r = await c.query(
+        `UPDATE rivet_chunk_publish SET published_at = $1
+         WHERE run_id = $2 AND token = $3 AND published_at IS NULL`,
+        [at, runId, token],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  releaseChunkRunPublish(runId: string, token: string): Promise<boolean> {
+    return this.#run(`release the publication of chunk run ${runId}`, async (c) => {
+      const r = await c.query(
+        `DELETE FROM rivet_chunk_publish
+         WHERE run_id = $1 AND token = $2 AND published_at IS NULL`,
+        [runId, token],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  getChunkRunPublish(runId: string): Promise<ChunkPublishRow | null> {
+    return this.#run(`read the publication of chunk run ${runId}`, async (c) => {
+      const r = (await c.query(
+        `SELECT run_id, worker_id, lease_until, claimed_at, published_at FROM rivet_chunk_publish
+         WHERE run_id = $1`,
+        [runId],
+      )).rows[0];
+      return r === undefined ? null : {
+        run_id: str(r.run_id),
+        worker_id: str(r.worker_id),
+        lease_until: str(r.lease_until),
+        claimed_at: str(r.claimed_at),
+        published_at: r.published_at === null || r.published_at === undefined
+          ? null
+          : str(r.published_at),
+      };
+    });
+  }
+
   deleteChunkRuns(exportName: string): Promise<{ runs: number; tasks: number }> {
     return this.#tx(`delete the chunk runs of export "${exportName}"`, async (c) => {
+      await c.query(
+        "DELETE FROM rivet_chunk_publish WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = $1)",
+        [exportName],
+      );
       await c.query(
         "DELETE FROM rivet_chunk_lease WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = $1)",
         [exportName],

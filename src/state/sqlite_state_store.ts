@@ -11,8 +11,10 @@ import {
 import {
   type ChunkLeaseRequest,
   type ChunkLeaseRow,
+  type ChunkPublishRow,
   type ChunkRunRow,
   type ChunkTaskRow,
+  type ClaimChunkPublishResult,
   type CommittedBoundary,
   type CreateChunkRunResult,
   type CursorRow,
@@ -212,6 +214,10 @@ export class SqliteStateStore implements StateStore {
     // Additive too: which worker holds each chunk task and until when (scale-out leases).
     if (!present.has("rivet_chunk_lease")) {
       this.#tx(() => db.exec(CHUNK_LEASE_SQL));
+    }
+    // Additive too: who publishes a completed run's manifest and _SUCCESS (run groups).
+    if (!present.has("rivet_chunk_publish")) {
+      this.#tx(() => db.exec(CHUNK_PUBLISH_SQL));
     }
   }
 
@@ -884,9 +890,117 @@ export class SqliteStateStore implements StateStore {
       }));
   }
 
+  claimChunkRunPublish(
+    runId: string,
+    lease: ChunkLeaseRequest,
+    at: string,
+  ): Promise<ClaimChunkPublishResult> {
+    return this.#op(
+      `claim the publication of chunk run ${runId}`,
+      () =>
+        this.#tx((): ClaimChunkPublishResult => {
+          const run = this.#stmt("SELECT status, created_at FROM chunk_run WHERE run_id = ?")
+            .get(runId) as Row | undefined;
+          if (run === undefined || str(run.status) !== "completed") {
+            return { claimed: false, reason: "not_completed" };
+          }
+          const p = this.#stmt(
+            `SELECT worker_id, lease_until, published_at, run_created_at FROM rivet_chunk_publish
+             WHERE run_id = ?`,
+          ).get(runId) as Row | undefined;
+          if (p !== undefined && str(p.run_created_at) === str(run.created_at)) {
+            if (p.published_at !== null) {
+              return {
+                claimed: false,
+                reason: "published",
+                worker_id: str(p.worker_id),
+                published_at: str(p.published_at),
+              };
+            }
+            if (str(p.lease_until) >= at) {
+              return {
+                claimed: false,
+                reason: "held",
+                worker_id: str(p.worker_id),
+                lease_until: str(p.lease_until),
+              };
+            }
+          }
+          const token = crypto.randomUUID();
+          this.#stmt(
+            `INSERT INTO rivet_chunk_publish (run_id, run_created_at, worker_id, token,
+               lease_until, claimed_at, published_at) VALUES (?, ?, ?, ?, ?, ?, NULL)
+             ON CONFLICT(run_id) DO UPDATE SET run_created_at = excluded.run_created_at,
+               worker_id = excluded.worker_id, token = excluded.token,
+               lease_until = excluded.lease_until, claimed_at = excluded.claimed_at,
+               published_at = NULL`,
+          ).run(runId, str(run.created_at), lease.worker_id, token, lease.lease_until, at);
+          return { claimed: true, token };
+        }),
+    );
+  }
+
+  renewChunkRunPublish(runId: string, token: string, leaseUntil: string): Promise<boolean> {
+    return this.#op(
+      `renew the publication lease of chunk run ${runId}`,
+      () =>
+        this.#tx(() =>
+          Number(
+            this.#stmt(
+              `UPDATE rivet_chunk_publish SET lease_until = ?
+             WHERE run_id = ? AND token = ? AND published_at IS NULL`,
+            ).run(leaseUntil, runId, token).changes,
+          ) > 0
+        ),
+    );
+  }
+
+  finishChunkRunPublish(runId: string, token: string, at: string): Promise<boolean> {
+    return this.#op(`mark chunk run ${runId} published`, () =>
+      this.#tx(() =>
+        Number(
+          this.#stmt(
+            `UPDATE rivet_chunk_publish SET published_at = ?
+             WHERE run_id = ? AND token = ? AND published_at IS NULL`,
+          ).run(at, runId, token).changes,
+        ) > 0
+      ));
+  }
+
+  releaseChunkRunPublish(runId: string, token: string): Promise<boolean> {
+    return this.#op(`release the publication of chunk run ${runId}`, () =>
+      this.#tx(() =>
+        Number(
+          this.#stmt(
+            `DELETE FROM rivet_chunk_publish
+             WHERE run_id = ? AND token = ? AND published_at IS NULL`,
+          ).run(runId, token).changes,
+        ) > 0
+      ));
+  }
+
+  getChunkRunPublish(runId: string): Promise<ChunkPublishRow | null> {
+    return this.#op(`read the publication of chunk run ${runId}`, () => {
+      const r = this.#stmt(
+        `SELECT run_id, worker_id, lease_until, claimed_at, published_at FROM rivet_chunk_publish
+         WHERE run_id = ?`,
+      ).get(runId) as Row | undefined;
+      return r === undefined ? null : {
+        run_id: str(r.run_id),
+        worker_id: str(r.worker_id),
+        lease_until: str(r.lease_until),
+        claimed_at: str(r.claimed_at),
+        published_at: strOrNull(r.published_at),
+      };
+    });
+  }
+
   deleteChunkRuns(exportName: string): Promise<{ runs: number; tasks: number }> {
     return this.#op(`delete the chunk runs of export "${exportName}"`, () =>
       this.#tx(() => {
+        this.#stmt(
+          "DELETE FROM rivet_chunk_publish WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = ?)",
+        ).run(exportName);
         this.#stmt(
           "DELETE FROM rivet_chunk_lease WHERE run_id IN (SELECT run_id FROM chunk_run WHERE export_name = ?)",
         ).run(exportName);
@@ -1028,4 +1142,18 @@ const CHUNK_LEASE_SQL = `CREATE TABLE IF NOT EXISTS rivet_chunk_lease (
   lease_until TEXT NOT NULL,
   claimed_at TEXT NOT NULL,
   PRIMARY KEY (run_id, chunk_index)
+)`;
+
+/**
+ * Who publishes each completed chunk run (a compare-and-set with a lease) and when it was
+ * published. Additive like the leases; `run_created_at` tells a reused run id from an older run.
+ */
+const CHUNK_PUBLISH_SQL = `CREATE TABLE IF NOT EXISTS rivet_chunk_publish (
+  run_id TEXT PRIMARY KEY,
+  run_created_at TEXT NOT NULL,
+  worker_id TEXT NOT NULL,
+  token TEXT NOT NULL,
+  lease_until TEXT NOT NULL,
+  claimed_at TEXT NOT NULL,
+  published_at TEXT
 )`;

@@ -210,6 +210,40 @@ export interface LeasedChunkTask extends ChunkTaskRow {
 }
 
 /**
+ * Who publishes a completed chunk run's `manifest.json` and `_SUCCESS`, kept in the additive table
+ * `rivet_chunk_publish` (one row per run). The claim holds while `lease_until` is in the future;
+ * `published_at` is set once, by the holder, after both files were written.
+ */
+export interface ChunkPublishRow {
+  readonly run_id: string;
+  readonly worker_id: string;
+  readonly lease_until: string;
+  readonly claimed_at: string;
+  readonly published_at: string | null;
+}
+
+/**
+ * Result of `claimChunkRunPublish`: `claimed` for exactly one caller at a time; `published` once
+ * the holder marked the run published; `held` while another live claim exists; `not_completed`
+ * when the run is missing or still in progress.
+ */
+export type ClaimChunkPublishResult =
+  | { readonly claimed: true; readonly token: string }
+  | { readonly claimed: false; readonly reason: "not_completed" }
+  | {
+    readonly claimed: false;
+    readonly reason: "published";
+    readonly worker_id: string;
+    readonly published_at: string;
+  }
+  | {
+    readonly claimed: false;
+    readonly reason: "held";
+    readonly worker_id: string;
+    readonly lease_until: string;
+  };
+
+/**
  * Durable state of Rivet: everything planning and execution read or write between runs.
  *
  * Implementations: `SqliteStateStore` (default, `.rivet_state.db`) and `PostgresStateStore`
@@ -358,6 +392,24 @@ export interface StateStore {
    * callers exactly one gets `finished_now: true`.
    */
   finishChunkRun(runId: string, at: string): Promise<FinishChunkRunResult>;
+  /**
+   * Compare-and-set on a completed run's publication: takes it when nobody published it yet and
+   * no other claim is live (an unpublished claim whose lease lapsed is taken over, with a fresh
+   * token). A claim row left from an earlier run with the same id (other `created_at`) is ignored.
+   */
+  claimChunkRunPublish(
+    runId: string,
+    lease: ChunkLeaseRequest,
+    at: string,
+  ): Promise<ClaimChunkPublishResult>;
+  /** Moves the publication lease on; false when `token` no longer holds it or it is published. */
+  renewChunkRunPublish(runId: string, token: string, leaseUntil: string): Promise<boolean>;
+  /** Marks the run published (once); false when `token` no longer holds the claim. */
+  finishChunkRunPublish(runId: string, token: string, at: string): Promise<boolean>;
+  /** Drops an unpublished claim held by `token` (publication failed), so another worker retries. */
+  releaseChunkRunPublish(runId: string, token: string): Promise<boolean>;
+  /** The publication row of a run, or null. */
+  getChunkRunPublish(runId: string): Promise<ChunkPublishRow | null>;
   /** `state reset-chunks`: deletes the export's tasks (and their leases), then its runs. */
   deleteChunkRuns(exportName: string): Promise<{ readonly runs: number; readonly tasks: number }>;
 }

@@ -614,4 +614,89 @@ export function stateStoreContract(name: string, open: () => Promise<StateStore>
     assert.equal((await s.getChunkRun("c1"))?.status, "completed");
     assert.equal(await s.getChunkRun("nope"), null);
   });
+
+  // ── run groups: exactly one worker publishes a completed run ──
+  const completedRun = async (s: StateStore) => {
+    await s.createChunkRun(run(1), T0);
+    const a = await s.claimChunkTaskLeased("c1", wA(T9), T0);
+    await s.completeChunkTask("c1", 0, { rows_written: 1, file_name: "f" }, T1, a!.token);
+    await s.finishChunkRun("c1", T1);
+  };
+
+  test("refuses to claim the publication of a run that is not completed", async (s) => {
+    assert.deepEqual(await s.claimChunkRunPublish("c1", wA(T9), T0), {
+      claimed: false,
+      reason: "not_completed",
+    });
+    await s.createChunkRun(run(1), T0);
+    assert.deepEqual(await s.claimChunkRunPublish("c1", wA(T9), T0), {
+      claimed: false,
+      reason: "not_completed",
+    });
+    assert.equal(await s.getChunkRunPublish("c1"), null);
+  });
+
+  test("exactly one of several concurrent claims gets a completed run's publication", async (s) => {
+    await completedRun(s);
+    const results = await Promise.all(
+      [wA, wB, wA, wB].map((w) => s.claimChunkRunPublish("c1", w(T9), T2)),
+    );
+    const won = results.filter((r) => r.claimed);
+    assert.equal(won.length, 1);
+    for (const r of results.filter((r) => !r.claimed)) {
+      assert.equal(r.claimed === false && r.reason, "held");
+    }
+    const token = (won[0] as { token: string }).token;
+    assert.equal(await s.finishChunkRunPublish("c1", token, T3), true);
+    assert.equal(await s.finishChunkRunPublish("c1", token, T3), false, "published only once");
+    const after = await s.claimChunkRunPublish("c1", wB(T9), T9);
+    assert.deepEqual(after.claimed === false && after.reason, "published");
+    const row = await s.getChunkRunPublish("c1");
+    assert.equal(row?.published_at, T3);
+  });
+
+  test("a lapsed unpublished publication claim is taken over and fences the old holder", async (s) => {
+    await completedRun(s);
+    const a = await s.claimChunkRunPublish("c1", wA(T2), T1);
+    assert.ok(a.claimed);
+    const held = await s.claimChunkRunPublish("c1", wB(T9), T2);
+    assert.deepEqual(held, {
+      claimed: false,
+      reason: "held",
+      worker_id: "host-a:1:aa",
+      lease_until: T2,
+    });
+    const b = await s.claimChunkRunPublish("c1", wB(T9), T3);
+    assert.ok(b.claimed);
+    assert.equal(await s.renewChunkRunPublish("c1", a.token, T9), false);
+    assert.equal(await s.finishChunkRunPublish("c1", a.token, T3), false);
+    assert.equal(await s.releaseChunkRunPublish("c1", a.token), false);
+    assert.equal(await s.renewChunkRunPublish("c1", b.token, T9), true);
+    assert.equal(await s.finishChunkRunPublish("c1", b.token, T9), true);
+    assert.equal((await s.getChunkRunPublish("c1"))?.worker_id, "host-b:2:bb");
+  });
+
+  test("a released publication claim can be taken again at once", async (s) => {
+    await completedRun(s);
+    const a = await s.claimChunkRunPublish("c1", wA(T9), T1);
+    assert.ok(a.claimed);
+    assert.equal(await s.releaseChunkRunPublish("c1", a.token), true);
+    assert.equal(await s.getChunkRunPublish("c1"), null);
+    assert.ok((await s.claimChunkRunPublish("c1", wB(T9), T1)).claimed);
+  });
+
+  test("reset-chunks drops the publication, and a reused run id is published again", async (s) => {
+    await completedRun(s);
+    const a = await s.claimChunkRunPublish("c1", wA(T9), T1);
+    assert.ok(a.claimed);
+    await s.finishChunkRunPublish("c1", a.token, T2);
+    await s.deleteChunkRuns("orders");
+    assert.equal(await s.getChunkRunPublish("c1"), null);
+    // The same run id again (a run group run after reset-chunks), created later.
+    await s.createChunkRun(run(1), T3);
+    const t = await s.claimChunkTaskLeased("c1", wA(T9), T3);
+    await s.completeChunkTask("c1", 0, { rows_written: 1, file_name: "f" }, T3, t!.token);
+    await s.finishChunkRun("c1", T3);
+    assert.ok((await s.claimChunkRunPublish("c1", wB(T9), T3)).claimed);
+  });
 }

@@ -3,6 +3,8 @@ import type { Command } from "commander";
 
 export interface InitOptions {
   readonly source?: string;
+  /** `--url`, an alias of `--source`. */
+  readonly url?: string;
   readonly sourceEnv?: string;
   readonly sourceFile?: string;
   readonly table?: string;
@@ -16,7 +18,8 @@ export interface InitOptions {
 /** The connection URL from exactly one of --source / --source-env / --source-file. */
 export async function initSourceUrl(o: InitOptions): Promise<string> {
   const { ConfigError, UsageError } = await import("../errors.ts");
-  const given = [o.source, o.sourceEnv, o.sourceFile].filter((v) => v !== undefined);
+  const source = o.source ?? o.url;
+  const given = [source, o.sourceEnv, o.sourceFile].filter((v) => v !== undefined);
   if (given.length !== 1) {
     throw new UsageError(
       "give exactly one of --source <url>, --source-env <VAR> or --source-file <path>",
@@ -39,7 +42,7 @@ export async function initSourceUrl(o: InitOptions): Promise<string> {
       throw new ConfigError(`cannot read --source-file '${o.sourceFile}'`, { cause: err });
     }
   } else {
-    url = o.source!;
+    url = source!;
   }
   if (!/^(postgres|postgresql|mysql):\/\//i.test(url)) {
     throw new ConfigError(
@@ -123,7 +126,7 @@ export function registerInit(program: Command, setExit: (p: Promise<number>) => 
     .command("init")
     .description("Scaffold a rivet.yaml from a live database (read-only introspection)")
     .option(
-      "--source <url>",
+      "--source, --url <url>",
       "connection URL (prefer --source-env: a URL on the command line is visible to other users)",
     )
     .option("--source-env <VAR>", "environment variable holding the connection URL")
@@ -135,6 +138,7 @@ export function registerInit(program: Command, setExit: (p: Promise<number>) => 
     .action((opts: Record<string, unknown>) => {
       setExit(initCommand({
         ...(opts.source === undefined ? {} : { source: opts.source as string }),
+        ...(opts.url === undefined ? {} : { url: opts.url as string }),
         ...(opts.sourceEnv === undefined ? {} : { sourceEnv: opts.sourceEnv as string }),
         ...(opts.sourceFile === undefined ? {} : { sourceFile: opts.sourceFile as string }),
         ...(opts.table === undefined ? {} : { table: opts.table as string }),

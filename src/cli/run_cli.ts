@@ -49,6 +49,10 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
     .option("--summary-output <path>", "write the run summary JSON to this file")
     .option("--json", "print the run summary JSON on stdout", false)
     .option("--state <path>", "state database file (default: .rivet_state.db beside the config)")
+    .option(
+      "--state-url <url>",
+      "PostgreSQL state database shared by workers (default: $RIVET_STATE_URL)",
+    )
     .action((o: Record<string, unknown>) => {
       setExit((async () => {
         if (o.worker === true && o.resume === true) {
@@ -82,6 +86,7 @@ export function registerRun(program: Command, setExit: (p: Promise<number>) => v
           ...(o.summaryOutput === undefined ? {} : { summaryOutput: o.summaryOutput as string }),
           json: o.json === true,
           ...(o.state === undefined ? {} : { statePath: o.state as string }),
+          ...(o.stateUrl === undefined ? {} : { stateUrl: o.stateUrl as string }),
           signal: interruptSignal(),
         });
       })());

@@ -140,6 +140,9 @@ export async function extractOnce(
     throttleMs: plan.tuning.throttleMs,
     columnOverrides: plan.columnOverrides,
     maxValueBytes: plan.tuning.maxValueMb * 1024 * 1024,
+    ...(plan.tuning.batchSizeMemoryMb
+      ? { batchBytes: plan.tuning.batchSizeMemoryMb * 1024 * 1024 }
+      : {}),
   }, deps.signal);
 
   // Source -> [cursor] -> [quality] -> [shape] -> [meta columns] -> encoder -> destination.

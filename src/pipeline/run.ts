@@ -54,6 +54,8 @@ export interface RunCommandOptions extends RunOptions {
   readonly json: boolean;
   /** `--state PATH`: the SQLite state file instead of `.rivet_state.db` beside the config. */
   readonly statePath?: string;
+  /** `--state-url`: a PostgreSQL state database (else `RIVET_STATE_URL`). */
+  readonly stateUrl?: string;
   /** Aborted on Ctrl-C / SIGTERM: in-flight parts are abandoned, nothing is marked complete. */
   readonly signal?: AbortSignal;
 }
@@ -123,6 +125,7 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
   const state = await openStateStore({
     configPath: loaded.path,
     stateFlag: opts.statePath,
+    stateUrl: opts.stateUrl,
   });
   try {
     return await runWithState(opts, loaded, source, state, startedAt);
@@ -322,6 +325,7 @@ export async function executeRunPlan(
       force: opts.force,
       params: opts.params,
       ...(opts.statePath === undefined ? {} : { statePath: opts.statePath }),
+      ...(opts.stateUrl === undefined ? {} : { env: { RIVET_STATE_URL: opts.stateUrl } }),
       ...(opts.signal ? { signal: opts.signal } : {}),
       onEvent: (e) => board.apply(e),
     });

@@ -337,6 +337,7 @@ function planExport(
       memoryThresholdMb: tuning.memoryThresholdMb,
       maxBatchMemoryMb: tuning.maxBatchMemoryMb,
       onBatchMemoryExceeded: tuning.onBatchMemoryExceeded,
+      batchSizeMemoryMb: tuning.batchSizeMemoryMb,
     },
     columnOverrides,
     metaColumns: e.meta_columns ?? {},

@@ -28,6 +28,8 @@ export interface PlanTuning {
   /** Cap on one Arrow batch (spec 7.6); null = no cap. */
   readonly maxBatchMemoryMb: number | null;
   readonly onBatchMemoryExceeded: BatchMemoryPolicy;
+  /** `batch_size_memory_mb`: Arrow bytes per batch the sources aim for; null = their default. */
+  readonly batchSizeMemoryMb?: number | null;
 }
 
 /** The stored position of an incremental export (from the state store). */

@@ -26,6 +26,11 @@ export interface ReadRequest {
   readonly columnOverrides: Readonly<Record<string, RivetType>>;
   /** Per-cell ceiling for string/binary values in bytes; 0 disables. */
   readonly maxValueBytes: number;
+  /**
+   * Target bytes of Arrow data per batch (`batch_size_memory_mb`): batches are cut at the rows
+   * that fill it, measured on the rows read so far. Default 8 MiB; `batchSize` still caps rows.
+   */
+  readonly batchBytes?: number;
 }
 
 /** The result of starting a query: its columns (known before the first row) and a stream of batches. */

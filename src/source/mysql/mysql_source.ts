@@ -468,9 +468,15 @@ export class MysqlSource implements Source {
       afterRow(b);
     });
 
+    // How often the batch's bytes are measured: every 256 rows, or every 16 with a byte budget
+    // (batch_size_memory_mb), where wide rows would overshoot a small budget between checks.
+    const checkMask = req.batchBytes ? 15 : 255;
     /** Cuts a batch when it is full and pauses the socket until the consumer takes it. */
     const afterRow = (b: BatchBuilder) => {
-      if (b.rows >= req.batchSize || ((b.rows & 255) === 0 && b.byteSize >= MAX_BATCH_BYTES)) {
+      if (
+        b.rows >= req.batchSize ||
+        ((b.rows & checkMask) === 0 && b.byteSize >= (req.batchBytes ?? MAX_BATCH_BYTES))
+      ) {
         ready.push(b.finish());
         if (!ended) {
           conn.pause();

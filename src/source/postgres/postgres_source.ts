@@ -310,7 +310,9 @@ export class PostgresSource implements Source {
       workMem = parseWorkMem(String((await this.#exec("SHOW work_mem")).rows[0]?.[0] ?? ""));
       const sql = req.query.trim().replace(/;+\s*$/, "");
       await this.#exec(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${sql}`);
-      const probe = Math.min(req.batchSize, PROBE_ROWS);
+      // With a byte budget per batch (batch_size_memory_mb), probe with few rows: the width is
+      // unknown until then, and 500 wide rows could exceed the budget many times over.
+      const probe = Math.min(req.batchSize, req.batchBytes ? 20 : PROBE_ROWS);
       first = await this.#exec(`FETCH ${probe} FROM ${CURSOR}`);
       const plans = await this.#planColumns(first, req);
       cursor = {
@@ -336,7 +338,7 @@ export class PostgresSource implements Source {
     try {
       firstBatch = this.#decode(cursor, first.rows);
       cursor.workMemRows = nextFetchSize(req, firstBatch, workMem);
-      cursor.fetchSize = fetchSizeFor(cursor.workMemRows, firstBatch);
+      cursor.fetchSize = fetchSizeFor(cursor.workMemRows, firstBatch, req.batchBytes);
       if (cursor.state === "done") await this.#commit();
     } catch (err) {
       cursor.state = "failed";
@@ -391,7 +393,7 @@ export class PostgresSource implements Source {
             got = res.rows.length;
             batch = this.#decode(cursor, res.rows);
           }
-          if (batch) cursor.fetchSize = fetchSizeFor(cursor.workMemRows, batch);
+          if (batch) cursor.fetchSize = fetchSizeFor(cursor.workMemRows, batch, req.batchBytes);
           if (got < n) {
             cursor.state = "done";
             await this.#commit();
@@ -733,10 +735,14 @@ function cellError(plan: PgColumnPlan, err: unknown, row: number): SourceError {
 }
 
 /** Rows of the next FETCH: the work_mem cap, and about BATCH_BYTES of Arrow data per batch. */
-function fetchSizeFor(workMemRows: number, last: arrow.RecordBatch | undefined): number {
+function fetchSizeFor(
+  workMemRows: number,
+  last: arrow.RecordBatch | undefined,
+  batchBytes = BATCH_BYTES,
+): number {
   if (!last || last.numRows === 0) return workMemRows;
   const perRow = Math.max(1, arrowBytes(last) / last.numRows);
-  return Math.max(1, Math.min(workMemRows, Math.floor(BATCH_BYTES / perRow)));
+  return Math.max(1, Math.min(workMemRows, Math.floor(batchBytes / perRow)));
 }
 
 /** Bytes of the values (not the capacity) of a batch's columns. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/test_summary.sh [LOG...] — print "N passed, N failed" from `deno test` output.
+# scripts/test_summary.sh [LOG...] — print "N passed, N failed[, N skipped]" from `deno test` output.
 # Sums every Deno summary line in the input (files, or stdin when none), e.g.
 #   ok | 12 passed (3 steps) | 0 failed | 1 ignored (2s)
 #   FAILED | 3 passed | 2 failed (1s)
@@ -15,10 +15,12 @@ awk '
       f = field[i]; sub(/^ +/, "", f)
       if (f ~ /^[0-9]+ passed/) passed += f + 0
       else if (f ~ /^[0-9]+ failed/) failed += f + 0
+      else if (f ~ /^[0-9]+ ignored/) ignored += f + 0
     }
   }
   END {
-    printf "%d passed, %d failed\n", passed, failed
+    if (ignored > 0) printf "%d passed, %d failed, %d skipped\n", passed, failed, ignored
+    else printf "%d passed, %d failed\n", passed, failed
     exit found ? 0 : 1
   }
 ' "$@"

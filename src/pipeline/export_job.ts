@@ -46,6 +46,7 @@ import type { CommittedPart, ExportOutcome } from "./outcome.ts";
 import { PartSink, type PendingPart } from "./part_sink.ts";
 import { CursorTracker } from "./cursor_tracker.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
+import { recordJobEnd } from "./job_record.ts";
 import { crashPoint } from "./crash_hook.ts";
 import * as factories from "./factories.ts";
 
@@ -665,59 +666,23 @@ export async function runExportJob(
   } finally {
     await destination?.close().catch(() => {});
   }
-  const finished = deps.now();
-  const durationMs = Math.round(performance.now() - t0);
-  const peakRssMb = rss.stop();
-  journal.add({ kind: "RunCompleted", status, error_message: error, duration_ms: durationMs });
-  await quietly(
-    "cannot save the run journal",
-    () => state.saveJournal(journal.journal(), finished.toISOString()),
-  );
-  await quietly("cannot record export metrics", () =>
-    state.recordMetric({
-      export_name: plan.name,
-      run_at: started.toISOString(),
-      duration_ms: durationMs,
-      total_rows: rows,
-      peak_rss_mb: peakRssMb,
-      status,
-      error_message: error,
-      tuning_profile: plan.tuning.profile,
-      format: plan.format.kind,
-      mode: plan.mode,
-      files_produced: parts.length,
-      bytes_written: parts.reduce((a, p) => a + p.bytes, 0),
-      retries,
-      validated,
-      schema_changed: schemaChanged,
-      run_id: plan.runId,
-    }));
-  return {
-    name: plan.name,
+  return await recordJobEnd(plan, state, journal, {
+    started,
+    finished: deps.now(),
+    durationMs: Math.round(performance.now() - t0),
+    peakRssMb: rss.stop(),
     runId: plan.runId,
-    mode: plan.mode,
     status,
     skipReason,
     error,
     rows,
     parts,
-    bytes: parts.reduce((a, p) => a + p.bytes, 0),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationMs,
-    peakRssMb,
     retries,
-    tuningLabel: plan.tuning.label,
-    batchSize: plan.tuning.batchSize,
-    format: plan.format.kind,
-    compression: plan.compression,
-    destinationKind: plan.destination.type,
-    destinationUri: destination?.uri ?? plan.destination.type,
     validated,
     reconciliation,
     schemaChanged,
     schemaChanges,
     quality: quality === null ? null : qualityPassed(quality),
-    planWarnings: journal.planWarnings(),
-  };
+    destinationUri: destination?.uri ?? plan.destination.type,
+  });
 }

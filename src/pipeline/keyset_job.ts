@@ -35,6 +35,7 @@ import {
   writeManifest,
 } from "./export_job.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
+import { recordJobEnd } from "./job_record.ts";
 
 type KeysetStrategy = Extract<ExportPlan["strategy"], { kind: "keyset" }>;
 
@@ -279,59 +280,22 @@ export async function runKeysetJob(
   } finally {
     await destination?.close().catch(() => {});
   }
-  const finished = deps.now();
-  const durationMs = Math.round(performance.now() - t0);
-  const peakRssMb = rss.stop();
-  journal.add({ kind: "RunCompleted", status, error_message: error, duration_ms: durationMs });
-  await quietly(
-    "cannot save the run journal",
-    () => state.saveJournal(journal.journal(), finished.toISOString()),
-  );
-  const bytes = parts.reduce((a, p) => a + p.bytes, 0);
-  await quietly("cannot record export metrics", () =>
-    state.recordMetric({
-      export_name: plan.name,
-      run_at: started.toISOString(),
-      duration_ms: durationMs,
-      total_rows: rows,
-      peak_rss_mb: peakRssMb,
-      status,
-      error_message: error,
-      tuning_profile: plan.tuning.profile,
-      format: plan.format.kind,
-      mode: plan.mode,
-      files_produced: parts.length,
-      bytes_written: bytes,
-      retries,
-      validated,
-      schema_changed: null,
-      run_id: plan.runId,
-    }));
-  return {
-    name: plan.name,
+  return await recordJobEnd(plan, state, journal, {
+    started,
+    finished: deps.now(),
+    durationMs: Math.round(performance.now() - t0),
+    peakRssMb: rss.stop(),
     runId: plan.runId,
-    mode: plan.mode,
     status,
     skipReason: null,
     error,
     rows,
     parts,
-    bytes,
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationMs,
-    peakRssMb,
     retries,
-    tuningLabel: plan.tuning.label,
-    batchSize: plan.tuning.batchSize,
-    format: plan.format.kind,
-    compression: plan.compression,
-    destinationKind: plan.destination.type,
-    destinationUri: destination?.uri ?? plan.destination.type,
     validated,
     schemaChanged: null,
     schemaChanges: null,
     quality: plan.quality ? status !== "failed" : null,
-    planWarnings: journal.planWarnings(),
-  };
+    destinationUri: destination?.uri ?? plan.destination.type,
+  });
 }

@@ -1,16 +1,13 @@
 // Runs a chunked export: probe, plan chunks, run them with N workers, checkpoint, resume (execution layer).
-import { createXXHash3 } from "hash-wasm";
 import { describeError, RivetError, SourceError } from "../errors.ts";
 import type { Destination } from "../destination/destination.ts";
 import {
   buildChunkPlan,
   type ChunkKind,
-  chunkProbes,
   type ChunkShape,
   chunkSqlFromKeys,
   DENSE_ROW_NUMBER,
   fingerprintInput,
-  type ProbeResults,
 } from "../plan/chunk_plan.ts";
 import { chunkFileName, nonceHex } from "../plan/keyset_plan.ts";
 import type { ExportPlan } from "../plan/plan_types.ts";
@@ -47,6 +44,7 @@ import {
   writeManifest,
 } from "./export_job.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
+import { probeChunks, resolveChunkColumn, xxh3Hasher } from "./chunk_probe.ts";
 import { recordJobEnd } from "./job_record.ts";
 import { crashPoint } from "./crash_hook.ts";
 import type * as arrow from "apache-arrow";
@@ -324,91 +322,20 @@ export function workerIdentity(
   return { id: `${host}:${Deno.pid}:${suffix}`, leaseMs };
 }
 
-/** The chunk column: configured, or the table's single-column integer primary key. */
+/** The chunk column, logging a warning when it was resolved from the primary key. */
 async function resolveColumn(
   plan: ExportPlan,
   s: ChunkedStrategy,
   source: Source,
 ): Promise<string> {
-  if (s.column !== null) return s.column;
-  if (s.table === null) {
-    throw new RivetError(
-      `export '${plan.name}': chunk_column is not set and there is no table: to resolve it from`,
-      {
-        exitClass: "config",
-        hint: "set chunk_column",
-      },
+  const column = await resolveChunkColumn(plan, s, source);
+  if (s.column === null) {
+    log.warn(
+      `export '${plan.name}': chunk_column not set — auto-resolved to '${column}' (the primary ` +
+        "key). Set `chunk_column:` explicitly.",
     );
   }
-  const [schema, table] = s.table.includes(".")
-    ? s.table.split(".", 2) as [string, string]
-    : [null, s.table];
-  const sql = plan.engine === "postgres"
-    ? `SELECT string_agg(a.attname || ':' || format_type(a.atttypid, a.atttypmod), ',')
-         FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-        WHERE i.indrelid = ${quoteLiteral("postgres", s.table)}::regclass AND i.indisprimary`
-    : `SELECT GROUP_CONCAT(CONCAT(COLUMN_NAME, ':', DATA_TYPE))
-         FROM information_schema.COLUMNS
-        WHERE TABLE_SCHEMA = ${schema === null ? "DATABASE()" : quoteLiteral("mysql", schema)}
-          AND TABLE_NAME = ${quoteLiteral("mysql", table)} AND COLUMN_KEY = 'PRI'`;
-  const found = (await source.scalar(sql)) ?? "";
-  const cols = found.split(",").filter((c) => c !== "");
-  const integer = /^(smallint|integer|bigint|int|tinyint|mediumint)/i;
-  if (cols.length !== 1 || !integer.test(cols[0]!.split(":")[1] ?? "")) {
-    throw new RivetError(
-      `export '${plan.name}': found no safe chunk column: ${s.table} has ${
-        cols.length === 0 ? "no primary key" : `primary key (${cols.join(", ")})`
-      }, not a single integer column`,
-      {
-        exitClass: "config",
-        hint: "set chunk_column to an integer or date column (or chunk_dense: true)",
-      },
-    );
-  }
-  const column = cols[0]!.split(":")[0]!;
-  log.warn(
-    `export '${plan.name}': chunk_column not set — auto-resolved to '${column}' (the primary key). ` +
-      "Set `chunk_column:` explicitly.",
-  );
   return column;
-}
-
-async function hash64(): Promise<(text: string) => string> {
-  const h = await createXXHash3();
-  return (text: string) => {
-    h.init();
-    h.update(text);
-    return h.digest("hex");
-  };
-}
-
-async function probe(plan: ExportPlan, column: string, s: ChunkedStrategy, source: Source) {
-  const results: {
-    min: string | null;
-    max: string | null;
-    rowCount: bigint | null;
-    nullCount: bigint | null;
-  } = {
-    min: null,
-    max: null,
-    rowCount: null,
-    nullCount: null,
-  };
-  for (const p of chunkProbes(plan.engine, plan.baseQuery, column, s.shape)) {
-    try {
-      const v = await source.scalar(p.sql);
-      if (p.name === "min" || p.name === "max") results[p.name] = v;
-      else results[p.name] = v === null ? null : BigInt(v);
-    } catch (err) {
-      if (p.name === "min" || p.name === "max") throw err;
-      log.warn(
-        `export '${plan.name}': ${p.name} probe failed (${
-          describeError(err)
-        }); planning without it`,
-      );
-    }
-  }
-  return results as ProbeResults;
 }
 
 /** One source connection per parallel slot, reused across its chunks; dropped after a failure. */
@@ -879,7 +806,7 @@ export async function runChunkedJob(
   let stopPublishHold = () => {};
   try {
     destination = await deps.openDestination(plan.destination);
-    const hash = await hash64();
+    const hash = await xxh3Hasher();
     let column = "";
     let kind: ChunkKind = s.shape.kind;
     let queue: TaskQueue | null = null;
@@ -989,7 +916,7 @@ export async function runChunkedJob(
             queue = joined;
           } else {
             const shape = await sizeChunks(plan, s, probeSource, journal);
-            const probes = await probe(plan, column, { ...s, shape }, probeSource);
+            const probes = await probeChunks(plan, column, { ...s, shape }, probeSource);
             const chunkPlan = buildChunkPlan(
               { dialect: plan.engine, baseQuery: plan.baseQuery, column, shape },
               probes,

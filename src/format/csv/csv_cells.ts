@@ -57,21 +57,30 @@ export class ByteBuffer {
 
   /** Appends bytes `src[start, end)` as a CSV cell, quoting them when needed. */
   cell(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (n < 128) {
+      // One pass: copy while looking for a byte that needs quoting; start over quoted if found.
+      this.ensure(n);
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = start; i < end; i++) {
+        const b = src[i]!;
+        if (b <= COMMA && (b === COMMA || b === QUOTE || b === LF || b === CR)) {
+          this.quoted(src, start, end);
+          return;
+        }
+        buf[p++] = b;
+      }
+      this.pos = p;
+      return;
+    }
     if (needsQuoting(src, start, end)) {
       this.quoted(src, start, end);
       return;
     }
-    const n = end - start;
     this.ensure(n);
-    if (n < 32) {
-      const buf = this.buf;
-      let p = this.pos;
-      for (let i = start; i < end; i++) buf[p++] = src[i]!;
-      this.pos = p;
-    } else {
-      this.buf.set(src.subarray(start, end), this.pos);
-      this.pos += n;
-    }
+    this.buf.set(src.subarray(start, end), this.pos);
+    this.pos += n;
   }
 
   quoted(src: Uint8Array, start: number, end: number): void {
@@ -91,12 +100,15 @@ export class ByteBuffer {
   /** Appends a non-negative integer below 2^53 (caller guarantees 16 bytes of room). */
   digits(n: number): void {
     const buf = this.buf;
-    let len = 1;
-    for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
-    let p = this.pos + len;
+    let p = this.pos + digitCount(n);
     this.pos = p;
-    do {
+    while (n >= 2147483648) {
       const q = Math.floor(n / 10);
+      buf[--p] = ZERO + (n - q * 10);
+      n = q;
+    }
+    do {
+      const q = (n / 10) | 0; // n < 2^31: integer division
       buf[--p] = ZERO + (n - q * 10);
       n = q;
     } while (n > 0);
@@ -117,6 +129,17 @@ export class ByteBuffer {
     this.buf[this.pos++] = ZERO + q;
     this.buf[this.pos++] = ZERO + (n - q * 10);
   }
+}
+
+/** Number of decimal digits of a non-negative integer below 2^53. */
+function digitCount(n: number): number {
+  if (n < 1e8) {
+    if (n < 1e4) return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : 4;
+    return n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : 8;
+  }
+  let len = 9;
+  for (let t = 1e9; n >= t && len < 16; t *= 10) len++;
+  return len;
 }
 
 /** True when a cell must be quoted: it contains `,` `"` LF or CR (CR: a deviation from 0.9.0). */
@@ -203,6 +226,7 @@ function valueWriter(field: arrow.Field, data: arrow.Data): CellWriter {
     const words = type.bitWidth / 32;
     const scale = type.scale;
     return (out, i) => {
+      if (writeSmallDecimal(out, values, i * words, words, scale)) return;
       const s = decimalText(values, i * words, words, scale);
       out.ensure(s.length);
       out.ascii(s);
@@ -249,12 +273,7 @@ function valueWriter(field: arrow.Field, data: arrow.Data): CellWriter {
     };
   }
   if (T.isTimestamp(type)) {
-    const words = int64Words(data.values as BigInt64Array);
-    const big = data.values as BigInt64Array;
-    return (out, i) => {
-      out.ensure(40);
-      writeTimestamp(out, words, big, i);
-    };
+    return timestampWriter(data.values as BigInt64Array);
   }
   if (T.isList(type)) {
     return (out, i) => out.text(listJson(data, i));
@@ -397,14 +416,25 @@ function writeClock(out: ByteBuffer, us: number): void {
   const m = Math.floor(rem / 60);
   if (h < 100) out.two(h);
   else out.digits(h);
-  out.buf[out.pos++] = 0x3a;
-  out.two(m);
-  out.buf[out.pos++] = 0x3a;
-  out.two(rem - m * 60);
-  out.buf[out.pos++] = 0x2e;
-  out.two(Math.floor(frac / 10000));
-  out.two(Math.floor(frac / 100) % 100);
-  out.two(frac % 100);
+  const buf = out.buf;
+  let p = out.pos;
+  const s = rem - m * 60;
+  buf[p++] = 0x3a;
+  buf[p++] = ZERO + ((m / 10) | 0);
+  buf[p++] = ZERO + (m % 10);
+  buf[p++] = 0x3a;
+  buf[p++] = ZERO + ((s / 10) | 0);
+  buf[p++] = ZERO + (s % 10);
+  buf[p++] = 0x2e;
+  // frac < 10^6: six digits, right to left.
+  let f = frac;
+  p += 6;
+  for (let k = 1; k <= 6; k++) {
+    const q = (f / 10) | 0;
+    buf[p - k] = ZERO + (f - q * 10);
+    f = q;
+  }
+  out.pos = p;
 }
 
 /**
@@ -421,26 +451,94 @@ function writeTime(out: ByteBuffer, words: Int32Array, i: number): void {
   writeClock(out, us);
 }
 
-/** `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC wall time, no offset), floor division before 1970. */
-function writeTimestamp(out: ByteBuffer, words: Int32Array, big: BigInt64Array, i: number): void {
-  const hi = words[2 * i + 1]!;
-  let days: number;
-  let rest: number;
-  if (hi >= -0x200000 && hi < 0x200000) {
-    const us = hi * TWO32 + (words[2 * i]! >>> 0);
-    days = Math.floor(us / US_PER_DAY);
-    rest = us - days * US_PER_DAY;
-  } else {
-    const us = big[i]!;
-    const perDay = BigInt(US_PER_DAY);
-    let d = us / perDay; // truncates toward zero
-    if (us % perDay < 0n) d -= 1n;
-    days = Number(d);
-    rest = Number(us - d * perDay);
+/**
+ * `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC wall time, no offset), floor division before 1970. The date
+ * part of the previous cell is kept as bytes: neighbouring rows usually share their day.
+ */
+function timestampWriter(big: BigInt64Array): CellWriter {
+  const words = int64Words(big);
+  let lastDays = NaN;
+  const date = new Uint8Array(16);
+  let dateLen = 0;
+  return (out, i) => {
+    out.ensure(40);
+    const hi = words[2 * i + 1]!;
+    let days: number;
+    let rest: number;
+    if (hi >= -0x200000 && hi < 0x200000) {
+      const us = hi * TWO32 + (words[2 * i]! >>> 0);
+      days = Math.floor(us / US_PER_DAY);
+      rest = us - days * US_PER_DAY;
+    } else {
+      const us = big[i]!;
+      const perDay = BigInt(US_PER_DAY);
+      let d = us / perDay; // truncates toward zero
+      if (us % perDay < 0n) d -= 1n;
+      days = Number(d);
+      rest = Number(us - d * perDay);
+    }
+    const buf = out.buf;
+    if (days === lastDays) {
+      let p = out.pos;
+      for (let k = 0; k < dateLen; k++) buf[p++] = date[k]!;
+      out.pos = p;
+    } else {
+      const start = out.pos;
+      writeDate(out, days);
+      dateLen = out.pos - start;
+      if (dateLen <= 16) {
+        for (let k = 0; k < dateLen; k++) date[k] = buf[start + k]!;
+        lastDays = days;
+      } else lastDays = NaN;
+    }
+    buf[out.pos++] = 0x54; // T
+    writeClock(out, rest);
+  };
+}
+
+/**
+ * Writes a decimal whose unscaled value fits a double exactly (|x| < 2^53) straight into `out`;
+ * returns false (writing nothing) for larger values, which go through `decimalText`.
+ */
+function writeSmallDecimal(
+  out: ByteBuffer,
+  values: Uint32Array,
+  base: number,
+  words: number,
+  scale: number,
+): boolean {
+  const w0 = values[base]!;
+  const w1 = values[base + 1]!;
+  const negative = values[base + words - 1]! >= 0x80000000;
+  let small = negative ? w1 >= 0xffe00000 : w1 < 0x200000;
+  for (let k = 2; small && k < words; k++) small = values[base + k] === (negative ? 0xffffffff : 0);
+  if (!small || scale < 0) return false;
+  let a = negative ? -((w1 - TWO32) * TWO32 + w0) : w1 * TWO32 + w0;
+  out.ensure(scale + 20);
+  const buf = out.buf;
+  let p = out.pos;
+  if (negative) buf[p++] = 0x2d;
+  if (scale === 0) {
+    out.pos = p;
+    out.digits(a);
+    return true;
   }
-  writeDate(out, days);
-  out.buf[out.pos++] = 0x54; // T
-  writeClock(out, rest);
+  const len = digitCount(a);
+  const end = p + (len > scale ? len : scale + 1) + 1;
+  let q = end;
+  for (let k = 0; k < scale; k++) {
+    const d = a < 2147483648 ? (a / 10) | 0 : Math.floor(a / 10);
+    buf[--q] = ZERO + (a - d * 10);
+    a = d;
+  }
+  buf[--q] = 0x2e;
+  do {
+    const d = a < 2147483648 ? (a / 10) | 0 : Math.floor(a / 10);
+    buf[--q] = ZERO + (a - d * 10);
+    a = d;
+  } while (a > 0);
+  out.pos = end;
+  return true;
 }
 
 /**

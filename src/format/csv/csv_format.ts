@@ -74,7 +74,8 @@ export class CsvFormat implements Format {
  */
 export class CsvBatchEncoder {
   readonly #schema: arrow.Schema;
-  readonly #out = new ByteBuffer();
+  /** Sized so that a flush usually hands over a nearly full buffer rather than a copy. */
+  readonly #out = new ByteBuffer(FLUSH_BYTES + (1 << 16));
   #headerDone = false;
 
   constructor(schema: arrow.Schema) {
@@ -99,7 +100,12 @@ export class CsvBatchEncoder {
   #emit(emit: (chunk: Uint8Array) => void): void {
     const out = this.#out;
     if (out.pos === 0) return;
-    const chunk = out.buf.slice(0, out.pos); // the buffer is reused: hand out a copy
+    let chunk: Uint8Array;
+    if (out.pos >= FLUSH_BYTES && out.pos >= out.buf.length - (out.buf.length >> 4)) {
+      // A full buffer: hand it over as is and write on in a new one (no copy).
+      chunk = out.buf.subarray(0, out.pos);
+      out.buf = new Uint8Array(FLUSH_BYTES + (1 << 16));
+    } else chunk = out.buf.slice(0, out.pos); // the buffer is reused: hand out a copy
     out.pos = 0;
     emit(chunk);
   }

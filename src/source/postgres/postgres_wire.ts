@@ -169,7 +169,8 @@ export function runExtended(
     };
 
     // Bytes of an incomplete message, kept as chunks until the whole message is there, so a
-    // large value spread over many socket reads is copied once, not once per read.
+    // large value spread over many socket reads is copied once, not once per read. Only the
+    // message that straddles two reads is copied: the rest of the read is framed in place.
     let pending: Uint8Array[] = [];
     let pendingLen = 0;
     let need = 0;
@@ -178,18 +179,35 @@ export function runExtended(
     const onData = (chunk: Uint8Array) => {
       if (done) return;
       let buf = chunk;
-      if (pendingLen > 0) {
-        pending.push(chunk);
-        pendingLen += chunk.length;
+      let off = 0;
+      while (pendingLen > 0) {
+        const take = Math.min(chunk.length - off, need - pendingLen);
+        pending.push(chunk.subarray(off, off + take));
+        pendingLen += take;
+        off += take;
         if (pendingLen < need) return;
-        buf = new Uint8Array(pendingLen);
+        const msg = new Uint8Array(pendingLen);
         let o = 0;
         for (const c of pending) {
-          buf.set(c, o);
+          msg.set(c, o);
           o += c.length;
         }
         pending = [];
         pendingLen = 0;
+        const full = needOf(msg);
+        if (full > msg.length) {
+          // Only the header was pending: now the message's length is known.
+          pending = [msg];
+          pendingLen = msg.length;
+          need = full;
+          continue;
+        }
+        frames(msg); // exactly one whole message
+        if (done) return;
+      }
+      if (off > 0) {
+        if (off >= chunk.length) return;
+        buf = chunk.subarray(off);
       }
       for (;;) {
         const used = frames(buf);

@@ -45,7 +45,7 @@ import {
 } from "./export_job.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
 import { probeChunks, resolveChunkColumn, xxh3Hasher } from "./chunk_probe.ts";
-import { recordJobEnd } from "./job_record.ts";
+import { planResolvedEvent, recordJobEnd, recordPart } from "./job_record.ts";
 import { crashPoint } from "./crash_hook.ts";
 import type * as arrow from "apache-arrow";
 
@@ -429,19 +429,12 @@ async function runChunk(
   const names = extracted.pending.map((_, j) =>
     chunkFileName(plan.name, at, task.index, nonce, ext, { index: j, count })
   );
-  const parts = await commitParts(plan, extracted, names, async (part) => {
-    await quietly("cannot record the file in the state file log", () =>
-      ctx.state.recordFile({
-        run_id: ctx.runId,
-        export_name: plan.name,
-        file_name: part.name,
-        row_count: part.rows,
-        bytes: part.bytes,
-        format: plan.format.kind,
-        compression: plan.compression,
-        created_at: ctx.deps.now().toISOString(),
-      }));
-  });
+  const parts = await commitParts(
+    plan,
+    extracted,
+    names,
+    (part) => recordPart(plan, ctx.state, ctx.runId, ctx.deps.now(), part),
+  );
   crashPoint(`after_chunk_file:${task.index}`);
   return { rows: extracted.rows, parts };
 }
@@ -978,20 +971,7 @@ export async function runChunkedJob(
       } finally {
         await probeSource.close().catch(() => {});
       }
-      journal.add({
-        kind: "PlanResolved",
-        export_name: plan.name,
-        base_query: plan.baseQuery,
-        strategy: plan.mode,
-        format: plan.format.kind,
-        compression: plan.compression,
-        destination_type: plan.destination.type,
-        tuning_profile: plan.tuning.profile,
-        batch_size: plan.tuning.batchSize,
-        validate: plan.validate,
-        reconcile: plan.reconcile,
-        resume: plan.resume,
-      });
+      journal.add(planResolvedEvent(plan));
 
       // Workers: each claims the next task, runs it on its own connection, commits its parts.
       const progress = deps.progress.ipc

@@ -46,7 +46,7 @@ import type { CommittedPart, ExportOutcome } from "./outcome.ts";
 import { PartSink, type PendingPart } from "./part_sink.ts";
 import { CursorTracker } from "./cursor_tracker.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
-import { recordJobEnd } from "./job_record.ts";
+import { planResolvedEvent, recordJobEnd, recordPart } from "./job_record.ts";
 import { crashPoint } from "./crash_hook.ts";
 import * as factories from "./factories.ts";
 
@@ -413,20 +413,7 @@ export async function runExportJob(
   const t0 = performance.now();
   const rss = startRssSampler(100);
   const journal = new JournalRecorder(plan.runId, plan.name, deps.now);
-  journal.add({
-    kind: "PlanResolved",
-    export_name: plan.name,
-    base_query: plan.baseQuery,
-    strategy: plan.mode,
-    format: plan.format.kind,
-    compression: plan.compression,
-    destination_type: plan.destination.type,
-    tuning_profile: plan.tuning.profile,
-    batch_size: plan.tuning.batchSize,
-    validate: plan.validate,
-    reconcile: plan.reconcile,
-    resume: false,
-  });
+  journal.add(planResolvedEvent(plan));
   let retries = 0;
   let parts: CommittedPart[] = [];
   let rows = 0;
@@ -542,24 +529,7 @@ export async function runExportJob(
       const names = await freeNames(plan, extracted, destination, deps);
       parts = await commitParts(plan, extracted, names, async (part, index) => {
         crashPoint("after_file_write");
-        journal.add({
-          kind: "FileWritten",
-          file_name: part.name,
-          rows: part.rows,
-          bytes: part.bytes,
-          part_index: index,
-        });
-        await quietly("cannot record the file in the state file log", () =>
-          state.recordFile({
-            run_id: plan.runId,
-            export_name: plan.name,
-            file_name: part.name,
-            row_count: part.rows,
-            bytes: part.bytes,
-            format: plan.format.kind,
-            compression: plan.compression,
-            created_at: deps.now().toISOString(),
-          }));
+        await recordPart(plan, state, plan.runId, deps.now(), part, { recorder: journal, index });
         crashPoint("after_manifest_update");
       });
     }

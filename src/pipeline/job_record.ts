@@ -3,6 +3,7 @@ import type { ExportPlan } from "../plan/plan_types.ts";
 import type { StateStore } from "../state/state_store.ts";
 import type { CommittedPart, ExportOutcome } from "./outcome.ts";
 import type { JournalRecorder } from "./journal_recorder.ts";
+import type { JournalEvent } from "../state/journal_types.ts";
 import { quietly } from "./export_job.ts";
 
 /** What a job knows when it ends; everything else comes from the plan. */
@@ -98,4 +99,54 @@ export async function recordJobEnd(
     quality: end.quality,
     planWarnings: journal.planWarnings(),
   };
+}
+
+/** The first journal event of every job: what the plan resolved to (spec 5.3 PlanResolved). */
+export function planResolvedEvent(plan: ExportPlan): JournalEvent {
+  return {
+    kind: "PlanResolved",
+    export_name: plan.name,
+    base_query: plan.baseQuery,
+    strategy: plan.mode,
+    format: plan.format.kind,
+    compression: plan.compression,
+    destination_type: plan.destination.type,
+    tuning_profile: plan.tuning.profile,
+    batch_size: plan.tuning.batchSize,
+    validate: plan.validate,
+    reconcile: plan.reconcile,
+    resume: plan.resume,
+  };
+}
+
+/**
+ * Records one committed part: a FileWritten journal event (when a journal is given) and a
+ * file_log row (a failure only warns, spec 4.2).
+ */
+export async function recordPart(
+  plan: ExportPlan,
+  state: StateStore,
+  runId: string,
+  at: Date,
+  part: CommittedPart,
+  journal?: { recorder: JournalRecorder; index: number },
+): Promise<void> {
+  journal?.recorder.add({
+    kind: "FileWritten",
+    file_name: part.name,
+    rows: part.rows,
+    bytes: part.bytes,
+    part_index: journal.index,
+  });
+  await quietly("cannot record the file in the state file log", () =>
+    state.recordFile({
+      run_id: runId,
+      export_name: plan.name,
+      file_name: part.name,
+      row_count: part.rows,
+      bytes: part.bytes,
+      format: plan.format.kind,
+      compression: plan.compression,
+      created_at: at.toISOString(),
+    }));
 }

@@ -30,12 +30,11 @@ import {
   type Extracted,
   extractOnce,
   isRetryable,
-  quietly,
   verificationProblems,
   writeManifest,
 } from "./export_job.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
-import { recordJobEnd } from "./job_record.ts";
+import { planResolvedEvent, recordJobEnd, recordPart } from "./job_record.ts";
 
 type KeysetStrategy = Extract<ExportPlan["strategy"], { kind: "keyset" }>;
 
@@ -93,20 +92,7 @@ export async function runKeysetJob(
   const t0 = performance.now();
   const rss = startRssSampler(100);
   const journal = new JournalRecorder(plan.runId, plan.name, deps.now);
-  journal.add({
-    kind: "PlanResolved",
-    export_name: plan.name,
-    base_query: plan.baseQuery,
-    strategy: plan.mode,
-    format: plan.format.kind,
-    compression: plan.compression,
-    destination_type: plan.destination.type,
-    tuning_profile: plan.tuning.profile,
-    batch_size: plan.tuning.batchSize,
-    validate: plan.validate,
-    reconcile: plan.reconcile,
-    resume: plan.resume,
-  });
+  journal.add(planResolvedEvent(plan));
   let status: ExportOutcome["status"] = "success";
   let error: string | null = null;
   const parts: CommittedPart[] = [];
@@ -185,26 +171,13 @@ export async function runKeysetJob(
       const names = extracted.pending.map((_, j) =>
         keysetFileName(plan.name, at, page, ext, { index: j, count })
       );
-      const committed = await commitParts(plan, extracted, names, async (part, index) => {
-        journal.add({
-          kind: "FileWritten",
-          file_name: part.name,
-          rows: part.rows,
-          bytes: part.bytes,
-          part_index: index,
-        });
-        await quietly("cannot record the file in the state file log", () =>
-          state.recordFile({
-            run_id: plan.runId,
-            export_name: plan.name,
-            file_name: part.name,
-            row_count: part.rows,
-            bytes: part.bytes,
-            format: plan.format.kind,
-            compression: plan.compression,
-            created_at: deps.now().toISOString(),
-          }));
-      });
+      const committed = await commitParts(
+        plan,
+        extracted,
+        names,
+        (part, index) =>
+          recordPart(plan, state, plan.runId, deps.now(), part, { recorder: journal, index }),
+      );
       parts.push(...committed);
       rows += extracted.rows;
       journal.add({

@@ -20,10 +20,8 @@ import {
   parseManifest,
   parseSuccessMarker,
   SUCCESS_NAME,
-  successMarkerBody,
   xxh3Fingerprint,
 } from "../manifest.ts";
-import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
 import { formatQualityIssue, qualityPassed, rowCountIssues } from "../quality/quality_gate.ts";
 import { log } from "../observe/log.ts";
 import { startChunkProgress } from "../observe/progress.ts";
@@ -40,8 +38,9 @@ import {
   interrupted,
   isRetryable,
   quietly,
-  verificationProblems,
+  validatePrefix,
   writeManifest,
+  writeSuccessMarker,
 } from "./export_job.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
 import { probeChunks, resolveChunkColumn, xxh3Hasher } from "./chunk_probe.ts";
@@ -1208,17 +1207,8 @@ export async function runChunkedJob(
           started,
           deps.now(),
         );
-        let marked = false;
-        if (manifest !== null) {
-          marked = await destination.put(
-            SUCCESS_NAME,
-            new TextEncoder().encode(await successMarkerBody(manifest)),
-          )
-            .then(() => true, (err) => {
-              log.warn(`cannot write ${SUCCESS_NAME}: ${describeError(err)}`);
-              return false;
-            });
-        }
+        const marked = manifest !== null &&
+          await writeSuccessMarker({ ...plan, runId }, destination, manifest);
         if (publishToken !== null) {
           stopPublishHold();
           const token = publishToken;
@@ -1236,19 +1226,8 @@ export async function runChunkedJob(
           }
         }
         if (plan.validate) {
-          const v = await verifyDestinationPrefix(destination, plan.verify);
-          validated = v.passed;
-          journal.add({ kind: "ValidationResult", passed: v.passed });
-          if (!v.passed) {
-            throw new RivetError(
-              `export '${plan.name}': validation of ${destination.uri} failed: ${
-                verificationProblems(v)
-              }`,
-              {
-                exitClass: "data_integrity",
-              },
-            );
-          }
+          validated = false; // stays false (reported FAIL) when the check throws
+          validated = await validatePrefix(plan, destination, journal);
         }
       }
     }

@@ -389,6 +389,44 @@ export async function reconcileCount(
   }
 }
 
+/** Writes `_SUCCESS` over a durable manifest; returns whether it was written (a failure warns). */
+export async function writeSuccessMarker(
+  plan: ExportPlan,
+  destination: Destination,
+  manifest: Uint8Array,
+): Promise<boolean> {
+  try {
+    await destination.put(
+      SUCCESS_NAME,
+      new TextEncoder().encode(await successMarkerBody(manifest)),
+    );
+    return true;
+  } catch (err) {
+    log.warn(`export '${plan.name}': cannot write ${SUCCESS_NAME}: ${describeError(err)}`);
+    return false;
+  }
+}
+
+/**
+ * `--validate`: verifies the prefix against its manifest, journals the verdict and throws a
+ * data-integrity error when it does not pass. Returns true when it passed.
+ */
+export async function validatePrefix(
+  plan: ExportPlan,
+  destination: Destination,
+  journal: JournalRecorder,
+): Promise<boolean> {
+  const v = await verifyDestinationPrefix(destination, plan.verify);
+  journal.add({ kind: "ValidationResult", passed: v.passed });
+  if (!v.passed) {
+    throw new RivetError(
+      `export '${plan.name}': validation of ${destination.uri} failed: ${verificationProblems(v)}`,
+      { exitClass: "data_integrity" },
+    );
+  }
+  return true;
+}
+
 export function isRetryable(err: unknown): boolean {
   return err instanceof RivetError && err.retryable;
 }
@@ -560,28 +598,10 @@ export async function runExportJob(
         );
       }
     }
-    if (manifest !== null) {
-      try {
-        await destination.put(
-          SUCCESS_NAME,
-          new TextEncoder().encode(await successMarkerBody(manifest)),
-        );
-      } catch (err) {
-        log.warn(`export '${plan.name}': cannot write ${SUCCESS_NAME}: ${describeError(err)}`);
-      }
-    }
+    if (manifest !== null) await writeSuccessMarker(plan, destination, manifest);
     if (plan.validate && !destination.streaming && status !== "skipped") {
-      const verification = await verifyDestinationPrefix(destination, plan.verify);
-      validated = verification.passed;
-      journal.add({ kind: "ValidationResult", passed: verification.passed });
-      if (!verification.passed) {
-        throw new RivetError(
-          `export '${plan.name}': validation of ${destination.uri} failed: ${
-            verificationProblems(verification)
-          }`,
-          { exitClass: "data_integrity" },
-        );
-      }
+      validated = false; // stays false (reported FAIL) when the check throws
+      validated = await validatePrefix(plan, destination, journal);
     }
     if (plan.reconcile) {
       if (plan.strategy.kind === "incremental") {

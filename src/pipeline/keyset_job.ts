@@ -14,8 +14,7 @@ import type { ExportPlan } from "../plan/plan_types.ts";
 import { quoteLiteral } from "../plan/sql_shapes.ts";
 import type { Source, SourceConnection } from "../source/source.ts";
 import type { StateStore } from "../state/state_store.ts";
-import { SUCCESS_NAME, successMarkerBody } from "../manifest.ts";
-import { verifyDestinationPrefix } from "../destination/verify_prefix.ts";
+import { SUCCESS_NAME } from "../manifest.ts";
 import { formatQualityIssue, qualityPassed, rowCountIssues } from "../quality/quality_gate.ts";
 import { log } from "../observe/log.ts";
 import { startChunkProgress } from "../observe/progress.ts";
@@ -30,8 +29,9 @@ import {
   type Extracted,
   extractOnce,
   isRetryable,
-  verificationProblems,
+  validatePrefix,
   writeManifest,
+  writeSuccessMarker,
 } from "./export_job.ts";
 import { JournalRecorder } from "./journal_recorder.ts";
 import { planResolvedEvent, recordJobEnd, recordPart } from "./job_record.ts";
@@ -221,25 +221,10 @@ export async function runKeysetJob(
         started,
         deps.now(),
       );
-      if (manifest !== null) {
-        await destination.put(
-          SUCCESS_NAME,
-          new TextEncoder().encode(await successMarkerBody(manifest)),
-        )
-          .catch((err) => log.warn(`cannot write ${SUCCESS_NAME}: ${describeError(err)}`));
-      }
+      if (manifest !== null) await writeSuccessMarker(plan, destination, manifest);
       if (plan.validate) {
-        const v = await verifyDestinationPrefix(destination, plan.verify);
-        validated = v.passed;
-        journal.add({ kind: "ValidationResult", passed: v.passed });
-        if (!v.passed) {
-          throw new RivetError(
-            `export '${plan.name}': validation of ${destination.uri} failed: ${
-              verificationProblems(v)
-            }`,
-            { exitClass: "data_integrity" },
-          );
-        }
+        validated = false; // stays false (reported FAIL) when the check throws
+        validated = await validatePrefix(plan, destination, journal);
       }
     }
   } catch (err) {

@@ -1,5 +1,6 @@
 // Google Cloud Storage destination: objects stream as resumable uploads to a hidden temp name and are copied to their final name on commit (execution layer).
 import { createHash } from "node:crypto";
+import { cleanObjectName, randomHex } from "../object_names.ts";
 import { type Bucket, type File, Storage, type StorageOptions } from "@google-cloud/storage";
 import { PassThroughClient } from "google-auth-library";
 import { DestinationError } from "../../errors.ts";
@@ -68,7 +69,7 @@ export class GcsDestination implements Destination {
   }
 
   async create(name: string): Promise<ObjectUpload> {
-    const clean = cleanName(name);
+    const clean = cleanObjectName(name);
     await this.#checkBucket();
     const temp = this.#bucket.file(`${this.#prefix}${GCS_TEMP_DIR}${randomHex()}/${clean}`);
     const writer = new ResumableWriter(this, temp, this.#chunkSize);
@@ -87,7 +88,7 @@ export class GcsDestination implements Destination {
     return {
       writable,
       commit: async (finalName?: string): Promise<StoredObject> => {
-        const target = finalName === undefined ? clean : cleanName(finalName);
+        const target = finalName === undefined ? clean : cleanObjectName(finalName);
         if (state !== "closed") {
           throw new DestinationError(
             `Cannot commit ${this.#uriOf(this.#key(target))}: the object's stream was ${
@@ -111,7 +112,7 @@ export class GcsDestination implements Destination {
   }
 
   async put(name: string, bytes: Uint8Array): Promise<StoredObject> {
-    const clean = cleanName(name);
+    const clean = cleanObjectName(name);
     await this.#checkBucket();
     return await this.saveObject(clean, this.#bucket.file(this.#key(clean)), bytes);
   }
@@ -154,7 +155,7 @@ export class GcsDestination implements Destination {
   }
 
   async head(name: string): Promise<StoredObject | null> {
-    const clean = cleanName(name);
+    const clean = cleanObjectName(name);
     const file = this.#bucket.file(this.#key(clean));
     try {
       const [meta] = await file.getMetadata();
@@ -166,7 +167,7 @@ export class GcsDestination implements Destination {
   }
 
   async read(name: string): Promise<Uint8Array | null> {
-    const file = this.#bucket.file(this.#key(cleanName(name)));
+    const file = this.#bucket.file(this.#key(cleanObjectName(name)));
     try {
       const [buf] = await file.download();
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -196,7 +197,7 @@ export class GcsDestination implements Destination {
   }
 
   async delete(name: string): Promise<void> {
-    const file = this.#bucket.file(this.#key(cleanName(name)));
+    const file = this.#bucket.file(this.#key(cleanObjectName(name)));
     try {
       await file.delete({ ignoreNotFound: true });
     } catch (err) {
@@ -396,23 +397,4 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
     off += c.length;
   }
   return out;
-}
-
-function randomHex(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(8)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
-
-/** The object name normalized to `a/b/c`; rejects absolute names and `..`. */
-function cleanName(name: string): string {
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (name.startsWith("/") || parts.length === 0 || parts.includes("..") || name.includes("\0")) {
-    throw new DestinationError(`Invalid object name '${name}'`, {
-      hint: "object names must be relative paths inside the destination prefix",
-    });
-  }
-  return parts.join("/");
 }

@@ -1,5 +1,6 @@
 // Local directory destination: each object is written to a hidden temp file, fsynced and renamed into place on commit (execution layer).
 import { createHash } from "node:crypto";
+import { cleanObjectName, randomHex } from "../object_names.ts";
 import { DestinationError } from "../../errors.ts";
 import type { Destination, ObjectUpload, StoredObject } from "../destination.ts";
 
@@ -104,7 +105,7 @@ export class LocalDestination implements Destination {
           throw fsError("move the temp file into", target, err);
         }
         await syncDir(dir);
-        return { name: cleanName(finalName ?? name), size };
+        return { name: cleanObjectName(finalName ?? name), size };
       },
       abort: async (): Promise<void> => {
         state = "done";
@@ -144,7 +145,7 @@ export class LocalDestination implements Destination {
         hash.update(chunk);
         size += chunk.length;
       }
-      return { name: cleanName(name), size, md5: hash.digest("base64") };
+      return { name: cleanObjectName(name), size, md5: hash.digest("base64") };
     } catch (err) {
       throw fsError("read", path, err);
     } finally {
@@ -210,12 +211,12 @@ export class LocalDestination implements Destination {
   }
 
   #path(name: string): string {
-    return `${this.#base}/${cleanName(name)}`;
+    return `${this.#base}/${cleanObjectName(name)}`;
   }
 
   /** Creates the object's directory on demand and picks its temp name. */
   async #prepare(name: string): Promise<{ dir: string; final: string; temp: string }> {
-    const clean = cleanName(name);
+    const clean = cleanObjectName(name);
     const slash = clean.lastIndexOf("/");
     const dir = slash < 0 ? this.#base : `${this.#base}/${clean.slice(0, slash)}`;
     const base = clean.slice(slash + 1);
@@ -224,23 +225,8 @@ export class LocalDestination implements Destination {
     } catch (err) {
       throw fsError("create the directory", dir, err);
     }
-    const random = Array.from(
-      crypto.getRandomValues(new Uint8Array(8)),
-      (b) => b.toString(16).padStart(2, "0"),
-    ).join("");
-    return { dir, final: `${dir}/${base}`, temp: `${dir}/.${base}${TEMP_MARK}${random}` };
+    return { dir, final: `${dir}/${base}`, temp: `${dir}/.${base}${TEMP_MARK}${randomHex()}` };
   }
-}
-
-/** The object name normalized to `a/b/c`; rejects absolute names and `..` (they escape the base). */
-function cleanName(name: string): string {
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (name.startsWith("/") || parts.length === 0 || parts.includes("..") || name.includes("\0")) {
-    throw new DestinationError(`Invalid object name '${name}' for a local destination`, {
-      hint: "object names must be relative paths inside the destination directory",
-    });
-  }
-  return parts.join("/");
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -1,5 +1,6 @@
 // S3 destination: objects stream as multipart uploads to a hidden temp key and are copied to their final key on commit (execution layer).
 import { createHash } from "node:crypto";
+import { cleanObjectName, randomHex } from "../object_names.ts";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -113,7 +114,7 @@ export class S3Destination implements Destination {
   }
 
   create(name: string): Promise<ObjectUpload> {
-    const clean = cleanName(name);
+    const clean = cleanObjectName(name);
     const temp = `${this.#prefix}${S3_TEMP_DIR}${randomHex()}/${clean}`;
     const writer = new MultipartWriter(this, temp, this.#partSize, this.#concurrency);
     let state: "open" | "closed" | "done" = "open";
@@ -131,7 +132,7 @@ export class S3Destination implements Destination {
     return Promise.resolve({
       writable,
       commit: async (finalName?: string): Promise<StoredObject> => {
-        const target = finalName === undefined ? clean : cleanName(finalName);
+        const target = finalName === undefined ? clean : cleanObjectName(finalName);
         if (state !== "closed") {
           throw new DestinationError(
             `Cannot commit ${this.#uriOf(this.#key(target))}: the object's stream was ${
@@ -155,7 +156,7 @@ export class S3Destination implements Destination {
   }
 
   async put(name: string, bytes: Uint8Array): Promise<StoredObject> {
-    const clean = cleanName(name);
+    const clean = cleanObjectName(name);
     return await this.putObject(clean, this.#key(clean), bytes, md5Of(bytes));
   }
 
@@ -180,7 +181,7 @@ export class S3Destination implements Destination {
   }
 
   async head(name: string): Promise<StoredObject | null> {
-    const clean = cleanName(name);
+    const clean = cleanObjectName(name);
     const key = this.#key(clean);
     try {
       const res = await this.#client.send(
@@ -194,7 +195,7 @@ export class S3Destination implements Destination {
   }
 
   async read(name: string): Promise<Uint8Array | null> {
-    const key = this.#key(cleanName(name));
+    const key = this.#key(cleanObjectName(name));
     try {
       const res = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
       if (res.Body === undefined) return new Uint8Array(0);
@@ -231,7 +232,7 @@ export class S3Destination implements Destination {
   }
 
   async delete(name: string): Promise<void> {
-    const key = this.#key(cleanName(name));
+    const key = this.#key(cleanObjectName(name));
     await this.send(
       "delete",
       key,
@@ -565,23 +566,4 @@ function toBase64(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
-}
-
-function randomHex(): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(8)),
-    (b) => b.toString(16).padStart(2, "0"),
-  )
-    .join("");
-}
-
-/** The object name normalized to `a/b/c`; rejects absolute names and `..`. */
-function cleanName(name: string): string {
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (name.startsWith("/") || parts.length === 0 || parts.includes("..") || name.includes("\0")) {
-    throw new DestinationError(`Invalid object name '${name}'`, {
-      hint: "object names must be relative paths inside the destination prefix",
-    });
-  }
-  return parts.join("/");
 }

@@ -5,8 +5,8 @@
 // allocates no per-batch ArrayBuffers on either side of the channel; at most MAX_IN_FLIGHT
 // batches are not yet inside the worker's encoder (backpressure), which keeps the worker fed
 // while the read loop decodes the next batches. The worker fingerprints the bytes it produces,
-// so the main thread never hashes them. A file of a single batch (small exports) is encoded on
-// this thread instead, which avoids the message round trips.
+// so the main thread never hashes them. Every file is encoded in a worker, small ones too: the
+// main thread never loads an encoder (parquet-wasm alone costs ~28 MiB per isolate that loads it).
 import * as arrow from "apache-arrow";
 import { RivetError } from "../errors.ts";
 import type { EncodeJob, FromWorker } from "../pipeline/encode_worker.ts";
@@ -15,7 +15,7 @@ import {
   leaseEncodeWorker,
   warmEncodeWorker,
 } from "../pipeline/encode_worker_pool.ts";
-import { ContentDigest, type FileDigest } from "./content_digest.ts";
+import type { FileDigest } from "./content_digest.ts";
 import type { FormatEncoder } from "./format.ts";
 
 /** Batches handed to the worker but not yet inside its encoder. */
@@ -87,14 +87,26 @@ export function ipcStreamOf(
   return out;
 }
 
+/** A batch of no rows in `schema`. */
+export function emptyBatchOf(schema: arrow.Schema): arrow.RecordBatch {
+  const children = schema.fields.map((f) => arrow.makeBuilder({ type: f.type }).finish().flush());
+  const data = arrow.makeData({
+    type: new arrow.Struct(schema.fields),
+    length: 0,
+    nullCount: 0,
+    children,
+  });
+  return new arrow.RecordBatch(schema, data);
+}
+
 export interface WorkerEncoderSpec {
   readonly format: EncodeJob["format"];
   /** The job of a file whose first batch is `first`. */
   job(first: arrow.RecordBatch): EncodeJob;
   /** The batch as the file stores it (checks its columns against the file's schema). */
   conform(batch: arrow.RecordBatch): arrow.RecordBatch;
-  /** Encodes a whole file of exactly `batch` (null: no batch at all) on this thread. */
-  encodeHere(batch: arrow.RecordBatch | null, emit: (chunk: Uint8Array) => void): Promise<void>;
+  /** The file's schema (a file without rows is encoded from an empty batch of it). */
+  readonly schema: arrow.Schema;
   /** Wraps a failure of the encoder. */
   error(cause: unknown): RivetError;
 }
@@ -154,24 +166,6 @@ export function workerEncoder(spec: WorkerEncoderSpec): FormatEncoder {
     inFlight++;
     lease!.send({ kind: "batch", ipc }, [ipc.buffer as ArrayBuffer]);
   };
-  const encodeHere = async (batch: arrow.RecordBatch | null) => {
-    const d = await ContentDigest.create();
-    try {
-      await spec.encodeHere(batch, (chunk) => {
-        d.update(chunk);
-        out?.enqueue(chunk);
-      });
-    } catch (err) {
-      throw spec.error(err);
-    }
-    out?.close();
-    settle.resolve(d.finish());
-  };
-  // The first batch is held back: a file of one batch is encoded right here; a second batch
-  // starts the worker with both.
-  let held: arrow.RecordBatch | null = null;
-  let wroteBatch = false;
-  let started = false;
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
       out = controller;
@@ -180,30 +174,15 @@ export function workerEncoder(spec: WorkerEncoderSpec): FormatEncoder {
       fail(new RivetError("encoded output cancelled", { exitClass: "internal" }));
     },
   }, { highWaterMark: 0 });
+  let wroteBatch = false;
   const writable = new WritableStream<arrow.RecordBatch>({
     async write(batch) {
       if (batch.numRows === 0 && wroteBatch) return;
-      const b = spec.conform(batch);
       wroteBatch = true;
-      if (!started && held === null) {
-        held = b;
-        return;
-      }
-      started = true;
-      if (held !== null) {
-        const first = held;
-        held = null;
-        await post(first);
-      }
-      await post(b);
+      await post(spec.conform(batch));
     },
     async close() {
-      if (!started) {
-        const only = held;
-        held = null;
-        await encodeHere(only);
-        return;
-      }
+      if (!wroteBatch) await post(emptyBatchOf(spec.schema));
       if (failure) throw failure;
       const done = new Promise<void>((r) => (finished = r));
       lease!.send({ kind: "end" });

@@ -28,10 +28,19 @@ export interface ReadRequest {
   readonly maxValueBytes: number;
   /**
    * Target bytes of Arrow data per batch (`batch_size_memory_mb`): batches are cut at the rows
-   * that fill it, measured on the rows read so far. Default 8 MiB; `batchSize` still caps rows.
+   * that fill it, measured on the rows read so far. Default DEFAULT_BATCH_BYTES; `batchSize`
+   * still caps rows.
    */
   readonly batchBytes?: number;
 }
+
+/**
+ * Arrow bytes a batch aims at when `batch_size_memory_mb` is not set. Every stage between the
+ * source and the encoder may hold a batch (stream queues, batches in flight to the encode worker,
+ * pooled IPC buffers), so peak memory grows with this size: 2 MiB keeps wide tables near narrow
+ * ones (measured: wide MySQL -> CSV 386 -> 284 MiB peak RSS against 8 MiB) at equal speed.
+ */
+export const DEFAULT_BATCH_BYTES = 2 * 1024 * 1024;
 
 /** The result of starting a query: its columns (known before the first row) and a stream of batches. */
 export interface QueryResult {

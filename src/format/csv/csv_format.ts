@@ -49,12 +49,7 @@ export class CsvFormat implements Format {
         cause instanceof RivetError
           ? cause
           : new RivetError("CSV encoder failed", { exitClass: "internal", cause }),
-      encodeHere(batch, emit) {
-        const enc = new CsvBatchEncoder(schema);
-        if (batch) enc.encode(batch, emit);
-        enc.finish(emit);
-        return Promise.resolve();
-      },
+      schema,
     }));
   }
 

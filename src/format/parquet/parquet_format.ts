@@ -109,22 +109,7 @@ export class ParquetFormat implements Format {
       }),
       conform: (batch) => conform(batch, schema),
       error: writerError,
-      async encodeHere(only, emit) {
-        // The writer needs a batch to learn the schema; an empty file is still valid.
-        const batch = only ?? emptyBatch(schema);
-        const pq = await import("parquet-wasm");
-        let builder = new pq.WriterPropertiesBuilder()
-          .setCompression(COMPRESSION[codec](pq.Compression))
-          .setCreatedBy("rivet")
-          .setMaxRowGroupSize(rowGroupRowsOf(batch, configuredRows));
-        for (const c of plainColumnsOf(batch)) {
-          builder = builder.setColumnDictionaryEnabled(c, false);
-        }
-        const table = pq.Table.fromIPCStream(
-          arrow.tableToIPC(new arrow.Table([batch]), "stream"),
-        );
-        emit(pq.writeParquet(table, builder.build()));
-      },
+      schema,
     });
   }
 }
@@ -164,17 +149,6 @@ export function plainColumnsOf(first: arrow.RecordBatch): string[] {
   return out;
 }
 
-/** Maps a codec name onto parquet-wasm's enum (loaded lazily). */
-const COMPRESSION: Readonly<
-  Record<ParquetCodec, (c: typeof pq.Compression) => pq.Compression>
-> = {
-  zstd: (c) => c.ZSTD,
-  snappy: (c) => c.SNAPPY,
-  gzip: (c) => c.GZIP,
-  lz4: (c) => c.LZ4_RAW,
-  none: (c) => c.UNCOMPRESSED,
-};
-
 /** The configured row group size, capped at ROW_GROUP_BYTES of rows as wide as `first`'s. */
 function rowGroupRowsOf(first: arrow.RecordBatch, configured: number): number {
   const perRow = first.numRows > 0 ? Math.max(1, batchBytes(first) / first.numRows) : 1;
@@ -213,21 +187,6 @@ function conform(batch: arrow.RecordBatch, schema: arrow.Schema): arrow.RecordBa
     );
   }
   return new arrow.RecordBatch(schema, batch.data);
-}
-
-function emptyBatch(schema: arrow.Schema): arrow.RecordBatch {
-  const children = schema.fields.map((f) => arrow.makeVector(emptyData(f.type)).data[0]!);
-  const data = arrow.makeData({
-    type: new arrow.Struct(schema.fields),
-    length: 0,
-    nullCount: 0,
-    children,
-  });
-  return new arrow.RecordBatch(schema, data);
-}
-
-function emptyData(type: arrow.DataType): arrow.Data {
-  return arrow.makeBuilder({ type }).finish().flush();
 }
 
 /** Rejects Arrow types the Parquet writer cannot store, naming the column. */

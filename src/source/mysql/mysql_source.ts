@@ -12,7 +12,13 @@ import type { TlsConfig } from "../../config/config_types.ts";
 import { BatchBuilder } from "../batch_builder.ts";
 import type { ColumnSpec } from "../rivet_types.ts";
 import { arrowSchemaOf, rivetTypeLabel } from "../rivet_types.ts";
-import type { QueryResult, ReadRequest, Source, SourceConnection } from "../source.ts";
+import {
+  DEFAULT_BATCH_BYTES,
+  type QueryResult,
+  type ReadRequest,
+  type Source,
+  type SourceConnection,
+} from "../source.ts";
 import { mysqlSourceError } from "./mysql_errors.ts";
 import {
   type CellAppender,
@@ -24,9 +30,6 @@ import {
   type MysqlFieldMeta,
   unsupportedColumnsMessage,
 } from "./mysql_types.ts";
-
-/** A batch is also cut when its buffers pass this size (as PostgreSQL batches: wide rows make short batches). */
-const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 // Narrow views of the mysql2 objects this module uses.
 type Cell = Uint8Array | null;
@@ -475,7 +478,7 @@ export class MysqlSource implements Source {
     const afterRow = (b: BatchBuilder) => {
       if (
         b.rows >= req.batchSize ||
-        ((b.rows & checkMask) === 0 && b.byteSize >= (req.batchBytes ?? MAX_BATCH_BYTES))
+        ((b.rows & checkMask) === 0 && b.byteSize >= (req.batchBytes ?? DEFAULT_BATCH_BYTES))
       ) {
         ready.push(b.finish());
         if (!ended) {

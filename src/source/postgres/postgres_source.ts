@@ -5,7 +5,13 @@ import { redact, SourceError } from "../../errors.ts";
 import type { TlsConfig } from "../../config/config_types.ts";
 import { BatchBuilder } from "../batch_builder.ts";
 import { type ColumnSpec, rivetTypeLabel } from "../rivet_types.ts";
-import type { QueryResult, ReadRequest, Source, SourceConnection } from "../source.ts";
+import {
+  DEFAULT_BATCH_BYTES,
+  type QueryResult,
+  type ReadRequest,
+  type Source,
+  type SourceConnection,
+} from "../source.ts";
 import { type PgErrorContext, toSourceError } from "./postgres_errors.ts";
 import { pgArrayDims } from "./postgres_array.ts";
 import { CellError, type CellReader, cellReader, resultFormats } from "./postgres_binary.ts";
@@ -74,8 +80,6 @@ const SESSION_SETTINGS = [
 
 const CURSOR = "_rivet";
 const PROBE_ROWS = 500;
-/** Arrow bytes one batch (= one FETCH) aims at, so wide rows do not blow memory. */
-const BATCH_BYTES = 8 * 1024 * 1024;
 
 /** Where a URL points, for messages (no credentials). */
 export interface PgTarget {
@@ -734,11 +738,11 @@ function cellError(plan: PgColumnPlan, err: unknown, row: number): SourceError {
   );
 }
 
-/** Rows of the next FETCH: the work_mem cap, and about BATCH_BYTES of Arrow data per batch. */
+/** Rows of the next FETCH: the work_mem cap, and about DEFAULT_BATCH_BYTES of Arrow data per batch. */
 function fetchSizeFor(
   workMemRows: number,
   last: arrow.RecordBatch | undefined,
-  batchBytes = BATCH_BYTES,
+  batchBytes = DEFAULT_BATCH_BYTES,
 ): number {
   if (!last || last.numRows === 0) return workMemRows;
   const perRow = Math.max(1, arrowBytes(last) / last.numRows);

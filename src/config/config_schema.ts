@@ -225,7 +225,7 @@ export const EXPORT_FIELDS = {
   mode: oneOf("extraction mode (default full)", EXPORT_MODES),
   format: oneOf("output format", FORMAT_NAMES, { required: true }),
   compression: oneOf("Parquet page codec (default zstd)", CODECS),
-  compression_level: int("codec level: zstd 1..22, gzip 0..10"),
+  compression_level: int("codec level: zstd 1..22 (default 1), gzip 0..10 (default 6)"),
   compression_profile: oneOf("overrides codec and level", COMPRESSION_PROFILES),
   destination: obj("where files go", DESTINATION_FIELDS, { required: true }),
   skip_empty: bool("mark a 0-row result as skipped"),

@@ -232,7 +232,7 @@ class Validator {
           this.problem(
             `${who}: compression_level ${e.compression_level} is out of range for ${codec}` +
               `${where}. Use ${lo}..${hi}, or remove it for the default (${
-                codec === "zstd" ? 3 : 6
+                codec === "zstd" ? 1 : 6
               }).`,
           );
         }

@@ -263,7 +263,7 @@ const cases: readonly { rule: string; name: string; yaml: string; message: strin
     yaml: oneExport("    compression_level: 23\n"),
     message: E +
       "compression_level 23 is out of range for zstd (line 9, column 5). Use 1..22, or remove " +
-      "it for the default (3).",
+      "it for the default (1).",
   },
   {
     rule: "14",

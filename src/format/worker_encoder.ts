@@ -9,7 +9,7 @@
 // main thread never loads an encoder (parquet-wasm alone costs ~28 MiB per isolate that loads it).
 import * as arrow from "apache-arrow";
 import { RivetError } from "../errors.ts";
-import type { EncodeJob, FromWorker } from "../pipeline/encode_worker.ts";
+import type { EncodeJob, EncoderModule, FromWorker } from "../pipeline/encode_worker.ts";
 import {
   type EncodeWorkerLease,
   leaseEncodeWorker,
@@ -100,7 +100,8 @@ export function emptyBatchOf(schema: arrow.Schema): arrow.RecordBatch {
 }
 
 export interface WorkerEncoderSpec {
-  readonly format: EncodeJob["format"];
+  /** The encoder the worker will need (loaded while the first batch is read). */
+  readonly module: EncoderModule;
   /** The job of a file whose first batch is `first`. */
   job(first: arrow.RecordBatch): EncodeJob;
   /** The batch as the file stores it (checks its columns against the file's schema). */
@@ -112,7 +113,7 @@ export interface WorkerEncoderSpec {
 }
 
 export function workerEncoder(spec: WorkerEncoderSpec): FormatEncoder {
-  warmEncodeWorker(spec.format);
+  warmEncodeWorker(spec.module);
   let lease: EncodeWorkerLease | null = null;
   let out: ReadableStreamDefaultController<Uint8Array> | null = null;
   let failure: Error | null = null;

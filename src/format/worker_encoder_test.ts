@@ -25,7 +25,7 @@ function batch(from: number, rows: number): arrow.RecordBatch {
 }
 
 async function encode(format: Format, batches: arrow.RecordBatch[]) {
-  const enc = await format.encoder(batches[0]!.schema);
+  const enc = await format.encoder(batches[0]?.schema ?? batch(0, 1).schema);
   const writing = (async () => {
     const w = enc.stream.writable.getWriter();
     for (const b of batches) await w.write(b);
@@ -72,9 +72,12 @@ Deno.test("the pooled worker encodes one file after another, each with its own d
   assert.equal(await new CsvFormat().countRows(csv.bytes), 3010);
 });
 
-Deno.test("a one-batch file is encoded on the main thread and still reports its digest", async () => {
-  const { bytes, digest } = await encode(new CsvFormat(), [batch(0, 5)]);
-  assert.deepEqual(digest, await digestOf(bytes));
+Deno.test("a one-batch file and a file without batches are encoded in the worker with their digest", async () => {
+  const one = await encode(new CsvFormat(), [batch(0, 5)]);
+  assert.deepEqual(one.digest, await digestOf(one.bytes));
+  const none = await encode(new CsvFormat(), []);
+  assert.equal(new TextDecoder().decode(none.bytes), "id,label,flag\n");
+  assert.deepEqual(none.digest, await digestOf(none.bytes));
 });
 
 Deno.test("plainColumnsOf skips the dictionary for near-unique columns only", () => {

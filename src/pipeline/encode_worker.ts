@@ -1,8 +1,10 @@
-// Long-lived Web Worker that encodes data files (Parquet via parquet-wasm, or CSV) and fingerprints their bytes, off the read loop (execution layer).
+// Long-lived Web Worker that encodes data files (Parquet, or CSV) and fingerprints their bytes, off the read loop (execution layer).
 //
 // One worker encodes one file at a time and is reused for the next (see encode_worker_pool.ts),
 // so a chunked run pays the module load and wasm instantiation once per stream, not per file.
-// Protocol (main → worker): optionally `{ kind: "warm", format }` to load the encoder early;
+// Parquet is written by Rivet's own writer (parquet_writer.ts, native zstd/gzip) when it handles
+// the schema and codec, else by parquet-wasm (lists, decimals over 38 digits, snappy, lz4).
+// Protocol (main → worker): optionally `{ kind: "warm", module }` to load an encoder early;
 // per file `{ kind: "start", job }`, then `{ kind: "batch", ipc }` per batch (Arrow IPC stream
 // bytes, transferred), then `{ kind: "end" }`. Worker → main: `{ kind: "ack", ipc }` once a batch
 // is inside the encoder, handing the batch's buffer back (transferred) so the main side reuses it
@@ -18,15 +20,27 @@ export type EncodeCodec = "zstd" | "snappy" | "gzip" | "lz4" | "none";
 export type EncodeJob =
   | {
     readonly format: "parquet";
+    /** `native`: Rivet's writer (zstd/gzip/none, flat types); `wasm`: parquet-wasm. */
+    readonly engine: "native" | "wasm";
     readonly codec: EncodeCodec;
+    /** Codec level (native engine only; parquet-wasm has no level setting). */
+    readonly level?: number;
     readonly rowGroupRows: number;
     /** Columns written without dictionary encoding (their values are nearly all distinct). */
     readonly plainColumns: readonly string[];
   }
   | { readonly format: "csv" };
 
+/** The encoder code a job needs loaded in the worker. */
+export type EncoderModule = "parquet-native" | "parquet-wasm" | "csv";
+
+export function encoderModuleOf(job: EncodeJob): EncoderModule {
+  if (job.format === "csv") return "csv";
+  return job.engine === "native" ? "parquet-native" : "parquet-wasm";
+}
+
 export type ToWorker =
-  | { readonly kind: "warm"; readonly format: EncodeJob["format"] }
+  | { readonly kind: "warm"; readonly module: EncoderModule }
   | { readonly kind: "start"; readonly job: EncodeJob }
   | { readonly kind: "batch"; readonly ipc: Uint8Array }
   | { readonly kind: "end" };
@@ -54,8 +68,15 @@ let digest: ContentDigest | null = null;
 let failed = false;
 
 const parquetModule = () => import("parquet-wasm");
+const nativeParquetModules = () =>
+  Promise.all([import("apache-arrow"), import("../format/parquet/parquet_writer.ts")]);
 const csvModules = () =>
   Promise.all([import("apache-arrow"), import("../format/csv/csv_format.ts")]);
+const loaders: Readonly<Record<EncoderModule, () => Promise<unknown>>> = {
+  "parquet-native": nativeParquetModules,
+  "parquet-wasm": parquetModule,
+  csv: csvModules,
+};
 
 function fail(err: unknown): void {
   if (failed) return;
@@ -120,6 +141,32 @@ async function parquetFile(job: Extract<EncodeJob, { format: "parquet" }>): Prom
   };
 }
 
+async function nativeParquetFile(
+  job: Extract<EncodeJob, { format: "parquet" }>,
+): Promise<FileEncoder> {
+  const [arrow, { ParquetWriter }] = await nativeParquetModules();
+  const options = {
+    codec: job.codec as "zstd" | "gzip" | "none",
+    ...(job.level === undefined ? {} : { level: job.level }),
+    rowGroupRows: job.rowGroupRows,
+    plainColumns: job.plainColumns,
+  };
+  let writer: InstanceType<typeof ParquetWriter> | null = null;
+  return {
+    batch(ipc) {
+      // The writer copies what it keeps, so the IPC buffer can go back to the main thread.
+      const table = arrow.tableFromIPC(ipc);
+      writer ??= new ParquetWriter(table.schema, options, send);
+      for (const b of table.batches) writer.write(b);
+      return Promise.resolve();
+    },
+    end() {
+      writer?.finish();
+      return Promise.resolve();
+    },
+  };
+}
+
 async function csvFile(): Promise<FileEncoder> {
   const [arrow, { CsvBatchEncoder }] = await csvModules();
   let enc: InstanceType<typeof CsvBatchEncoder> | null = null;
@@ -146,11 +193,15 @@ scope.onmessage = (e) => {
     try {
       switch (msg.kind) {
         case "warm":
-          await (msg.format === "parquet" ? parquetModule() : csvModules());
+          await loaders[msg.module]();
           return;
         case "start":
           digest = await ContentDigest.create();
-          file = msg.job.format === "parquet" ? await parquetFile(msg.job) : await csvFile();
+          file = msg.job.format === "csv"
+            ? await csvFile()
+            : msg.job.engine === "native"
+            ? await nativeParquetFile(msg.job)
+            : await parquetFile(msg.job);
           return;
         case "batch":
           await file!.batch(msg.ipc);

@@ -4,7 +4,7 @@
 // that each encode one file after another; a worker whose file failed or was aborted is
 // terminated instead of reused. Idle workers are terminated after IDLE_MS, so a process that
 // does not end with `Deno.exit` (tests, library use) is not kept alive for long.
-import type { EncodeJob, FromWorker, ToWorker } from "./encode_worker.ts";
+import type { EncoderModule, FromWorker, ToWorker } from "./encode_worker.ts";
 
 const IDLE_MS = 2000;
 
@@ -73,14 +73,14 @@ export function leaseEncodeWorker(
 }
 
 /**
- * Starts loading an encoder for `format` in an idle worker (starting one when none is idle), so
+ * Starts loading encoder `module` in an idle worker (starting one when none is idle), so
  * the first file of a run does not wait for the module load and wasm instantiation.
  */
-export function warmEncodeWorker(format: EncodeJob["format"]): void {
+export function warmEncodeWorker(module: EncoderModule): void {
   if (idle.length === 0) {
     idle.push(spawn());
     scheduleIdleStop();
   }
-  const msg: ToWorker = { kind: "warm", format };
+  const msg: ToWorker = { kind: "warm", module };
   idle[idle.length - 1]!.postMessage(msg);
 }

@@ -35,7 +35,7 @@ export class CsvFormat implements Format {
       }
     }
     return Promise.resolve(workerEncoder({
-      format: "csv",
+      module: "csv",
       job: () => ({ format: "csv" }),
       conform(batch) {
         if (batch.numCols !== schema.fields.length) {

@@ -126,6 +126,10 @@ Deno.test("ParquetWriter round-trips every flat type exactly, as read back by pa
     batch.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`),
   );
   assert.deepEqual(rowsOf(back), [...rowsOf(batch), ...rowsOf(batch)]);
+  // Field metadata (e.g. rivet.logical_type) travels in the ARROW:schema footer entry.
+  const meta = (s: arrow.Schema) => s.fields.map((f) => [f.name, Object.fromEntries(f.metadata)]);
+  assert.deepEqual(meta(back.schema), meta(batch.schema));
+  assert.ok(batch.schema.fields.some((f) => f.metadata.size > 0), "the fixture carries metadata");
 });
 
 Deno.test("DuckDB reads the same rows and types from ParquetWriter's file as from parquet-wasm's", async () => {

@@ -5,10 +5,17 @@
 // same 165 exports); the types from its ES module typings (apache_arrow.d.ts). Every module,
 // the encode worker included, must import Arrow through this shim: classes from two copies of the
 // library would fail each other's `instanceof` checks. apache_arrow_test.ts keeps the export list
-// equal to the package's, so a version bump cannot silently drop a name.
+// equal to the package's, so a version bump cannot silently drop a name. Should the single-file
+// build not be found (a packaging that leaves it out), the ES modules are loaded instead: slower
+// to start, same library.
 import { createRequire } from "node:module";
 
-const arrow = createRequire(import.meta.url)("apache-arrow/Arrow.esnext.min");
+let arrow;
+try {
+  arrow = createRequire(import.meta.url)("apache-arrow/Arrow.esnext.min");
+} catch {
+  arrow = await import("apache-arrow-esm");
+}
 
 export const {
   AsyncByteQueue,

@@ -64,6 +64,8 @@ const CODEC_ID: Readonly<Record<NativeCodec, number>> = { none: 0, gzip: 2, zstd
 const DICTIONARY_BYTES = 1024 * 1024;
 /** ...or when more than this share of a column's values so far are distinct. */
 const DICTIONARY_DISTINCT_SHARE = 0.5;
+/** Min/max values longer than this are left out of the statistics (as arrow-rs does). */
+const MAX_STATISTICS_BYTES = 4096;
 /** Rows per data page at most (a batch is one page per column otherwise). */
 const PAGE_ROWS = 64 * 1024;
 
@@ -1065,8 +1067,7 @@ export class ParquetWriter {
         dataPageOffset,
         dictionaryPageOffset,
         nullCount: chunk.nulls,
-        min: chunk.stats.poisoned ? null : chunk.stats.min,
-        max: chunk.stats.poisoned ? null : chunk.stats.max,
+        ...chunkMinMax(chunk.stats),
       });
       chunkPages.push(pages);
       at += compressed;
@@ -1138,6 +1139,13 @@ export class ParquetWriter {
     w.listStruct(7, this.#fields, (o) => o.struct(1, () => {}));
     return w.end().slice();
   }
+}
+
+/** The min/max a chunk's statistics carry: none after a NaN, or when either is too long. */
+function chunkMinMax(st: Stats): { min: Uint8Array | null; max: Uint8Array | null } {
+  const tooLong = (st.min?.length ?? 0) > MAX_STATISTICS_BYTES ||
+    (st.max?.length ?? 0) > MAX_STATISTICS_BYTES;
+  return st.poisoned || tooLong ? { min: null, max: null } : { min: st.min, max: st.max };
 }
 
 /** The `ARROW:schema` value: base64 of the IPC schema message (continuation, length, body). */

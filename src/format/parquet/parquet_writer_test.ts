@@ -414,3 +414,19 @@ Deno.test("ParquetWriter matches its input on random batches (nulls, sizes, slic
     assert.deepEqual(rowsOf(readWasm(bytes)), rowsOf(full), `seed ${seed}`);
   }
 });
+
+Deno.test("ParquetWriter leaves min/max of values over 4 KiB out of the statistics, keeping the null count", async () => {
+  const specs = [spec("s", { kind: "string" })];
+  const batch = batchOf(specs, [["a"], ["z".repeat(5000)], [null]]);
+  const stats = await duck(
+    { f: writeNative(batch.schema, [batch]) },
+    "SELECT stats_min_value AS lo, stats_max_value AS hi, stats_null_count AS n FROM parquet_metadata({f})",
+  );
+  assert.deepEqual(stats, [{ lo: null, hi: null, n: "1" }]);
+  const short = batchOf(specs, [["a"], ["z".repeat(4096)]]);
+  const kept = await duck(
+    { f: writeNative(short.schema, [short]) },
+    "SELECT stats_min_value AS lo, length(stats_max_value) AS hi FROM parquet_metadata({f})",
+  );
+  assert.deepEqual(kept, [{ lo: "a", hi: "4096" }]);
+});

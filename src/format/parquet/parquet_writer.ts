@@ -64,6 +64,8 @@ const DICTIONARY_DISTINCT_SHARE = 0.5;
 const MAX_STATISTICS_BYTES = 4096;
 /** Rows per data page at most (a batch is one page per column otherwise). */
 const PAGE_ROWS = 64 * 1024;
+/** String/binary pages are cut once their values pass this many bytes (arrow-rs: 1 MiB). */
+const PAGE_BYTES = 1024 * 1024;
 
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]);
 
@@ -183,7 +185,17 @@ export class ParquetWriter {
     while (from < n) {
       const take = Math.min(n - from, this.options.rowGroupRows - this.#groupRows, PAGE_ROWS);
       for (let c = 0; c < this.#kinds.length; c++) {
-        this.#dataPage(c, batch.data.children[c]!, from, from + take);
+        const data = batch.data.children[c]!;
+        if (this.#kinds[c]!.byteArray) {
+          // Large values: more, smaller pages (bounded memory here and in readers).
+          const offs = data.valueOffsets as Int32Array;
+          for (let a = from; a < from + take;) {
+            let b = a + 1;
+            while (b < from + take && offs[b + 1]! - offs[a]! <= PAGE_BYTES) b++;
+            this.#dataPage(c, data, a, b);
+            a = b;
+          }
+        } else this.#dataPage(c, data, from, from + take);
       }
       from += take;
       this.#groupRows += take;

@@ -430,3 +430,79 @@ Deno.test("ParquetWriter leaves min/max of values over 4 KiB out of the statisti
   );
   assert.deepEqual(kept, [{ lo: "a", hi: "4096" }]);
 });
+
+/** The page headers of the column chunk at [start, end), read with a minimal Thrift compact reader. */
+function pageHeaders(bytes: Uint8Array, start: number, end: number) {
+  let p = 0;
+  const varint = () => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = bytes[p++]!;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  const zigzag = () => {
+    const v = varint();
+    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+  };
+  const skip = (type: number): void => {
+    if (type === 1 || type === 2) return; // bool in the type nibble
+    if (type === 3) p++;
+    else if (type >= 4 && type <= 6) varint();
+    else if (type === 7) p += 8;
+    else if (type === 8) p += varint();
+    else if (type === 9 || type === 10) {
+      const h = bytes[p++]!;
+      const n = (h >> 4) === 15 ? varint() : h >> 4;
+      for (let i = 0; i < n; i++) skip(h & 15);
+    } else if (type === 12) struct(() => false);
+    else throw new Error(`thrift type ${type}`);
+  };
+  const struct = (field: (id: number, type: number) => boolean): void => {
+    let id = 0;
+    for (;;) {
+      const h = bytes[p++]!;
+      if (h === 0) return;
+      id = (h >> 4) === 0 ? zigzag() : id + (h >> 4);
+      if (!field(id, h & 15)) skip(h & 15);
+    }
+  };
+  const pages: { type: number; compressed: number }[] = [];
+  p = start;
+  while (p < end) {
+    const page = { type: -1, compressed: 0 };
+    struct((id, type) => {
+      if (type !== 5 || (id !== 1 && id !== 3)) return false;
+      if (id === 1) page.type = zigzag();
+      else page.compressed = zigzag();
+      return true;
+    });
+    pages.push(page);
+    p += page.compressed;
+  }
+  return pages;
+}
+
+Deno.test("ParquetWriter cuts string pages at about 1 MiB, however large the batch", async () => {
+  const specs = [spec("id", { kind: "int32" }), spec("s", { kind: "string" })];
+  const rows: unknown[][] = [];
+  for (let i = 0; i < 3000; i++) rows.push([i, i % 10 === 0 ? null : `${i}:`.padEnd(1500, "x")]);
+  const batch = batchOf(specs, rows);
+  const bytes = writeNative(batch.schema, [batch], { codec: "none", plainColumns: ["s"] });
+  assert.deepEqual(rowsOf(readWasm(bytes)), rowsOf(batch));
+  const chunks = await duck<{ col: string; at: string; size: string }>(
+    { f: bytes },
+    "SELECT path_in_schema AS col, data_page_offset AS at, total_compressed_size AS size " +
+      "FROM parquet_metadata({f}) ORDER BY column_id",
+  );
+  const pagesOf = (c: { at: string; size: string }) =>
+    pageHeaders(bytes, Number(c.at), Number(c.at) + Number(c.size));
+  // ~4 MiB of strings: 4 or 5 pages of at most 1 MiB; the ints stay one page.
+  const strings = pagesOf(chunks[1]!);
+  assert.ok(strings.length >= 4 && strings.length <= 5, `${strings.length} pages`);
+  assert.ok(strings.every((pg) => pg.type === 0 && pg.compressed <= 1024 * 1024 + 4 * 1024));
+  assert.equal(pagesOf(chunks[0]!).length, 1);
+});

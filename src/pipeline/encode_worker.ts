@@ -3,7 +3,8 @@
 // One worker encodes one file at a time and is reused for the next (see encode_worker_pool.ts),
 // so a chunked run pays the module load and wasm instantiation once per stream, not per file.
 // Parquet is written by Rivet's own writer (parquet_writer.ts, native zstd/gzip) when it handles
-// the schema and codec, else by parquet-wasm (lists, decimals over 38 digits, snappy, lz4).
+// the schema and codec, else by parquet-wasm (lists of lists, decimals over 38 digits, snappy,
+// lz4).
 // Protocol (main → worker): optionally `{ kind: "warm", module }` to load an encoder early;
 // per file `{ kind: "start", job }`, then `{ kind: "batch", ipc }` per batch (Arrow IPC stream
 // bytes, transferred), then `{ kind: "end" }`. Worker → main: `{ kind: "ack", ipc }` once a batch

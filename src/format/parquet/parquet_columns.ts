@@ -26,6 +26,11 @@ const enum Converted {
 }
 export function unsupportedType(t: arrow.DataType): string | null {
   const T = arrow.DataType;
+  if (T.isList(t)) {
+    const item = t.children[0]?.type;
+    if (!item || T.isList(item)) return `${t} (only lists of scalar values)`;
+    return unsupportedType(item);
+  }
   if (T.isBool(t) || T.isUtf8(t) || T.isBinary(t)) return null;
   if (T.isInt(t)) {
     if (t.bitWidth === 16 || t.bitWidth === 32) return t.isSigned ? null : `${t}`;
@@ -129,6 +134,8 @@ export interface ColumnKind {
   readonly plain: (s: Slice, out: Bytes, stats: Stats) => void;
   /** String/binary: dictionary-encodable. */
   readonly byteArray?: true;
+  /** A list column: its values are those of the item column, with repetition levels. */
+  readonly list?: { readonly item: ColumnKind; readonly field: arrow.Field };
 }
 
 /** INT64 microseconds with a TIME (logical type field 7) or TIMESTAMP (8) annotation. */
@@ -150,6 +157,12 @@ function micros(converted: Converted, logical: 7 | 8, adjustedToUtc: boolean): C
 
 export function kindOf(t: arrow.DataType): ColumnKind {
   const T = arrow.DataType;
+  if (T.isList(t)) {
+    const field = t.children[0]!;
+    const item = kindOf(field.type);
+    // The item's physical type and PLAIN values; the list's own schema elements come from the writer.
+    return { physical: item.physical, plain: item.plain, list: { item, field } };
+  }
   if (T.isBool(t)) return { physical: Physical.Boolean, plain: plainBool };
   if (T.isInt(t)) {
     if (t.bitWidth === 16) {

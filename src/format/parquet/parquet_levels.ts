@@ -33,7 +33,7 @@ export function writeDefLevels(s: Slice, out: Bytes): void {
   b[lenAt + 3] = (len >>> 24) & 0xff;
 }
 
-function bitWidthFor(maxValue: number): number {
+export function bitWidthFor(maxValue: number): number {
   let w = 1;
   while (maxValue >= 2 ** w) w++;
   return w;
@@ -42,9 +42,20 @@ function bitWidthFor(maxValue: number): number {
 /** `count` dictionary indices as: bit width byte, one bit-packed run (padded to groups of 8). */
 export function writeIndices(idx: Int32Array, count: number, dictSize: number, out: Bytes): void {
   const w = bitWidthFor(Math.max(1, dictSize - 1));
-  const groups = (count + 7) >> 3;
-  out.ensure(1 + 10 + groups * w);
+  out.ensure(1);
   out.buf[out.pos++] = w;
+  writeBitPacked(idx, count, w, out);
+}
+
+/** `count` values of `width` bits as one bit-packed run of the RLE/bit-packed hybrid. */
+export function writeBitPacked(
+  values: Int32Array | Uint8Array,
+  count: number,
+  w: number,
+  out: Bytes,
+): void {
+  const groups = (count + 7) >> 3;
+  out.ensure(10 + groups * w);
   out.varint(groups * 2 + 1);
   const b = out.buf;
   let p = out.pos;
@@ -52,7 +63,7 @@ export function writeIndices(idx: Int32Array, count: number, dictSize: number, o
   let bits = 0;
   const total = groups * 8;
   for (let k = 0; k < total; k++) {
-    const v = k < count ? idx[k]! : 0;
+    const v = k < count ? values[k]! : 0;
     acc += v * 2 ** bits;
     bits += w;
     while (bits >= 8) {
@@ -62,6 +73,19 @@ export function writeIndices(idx: Int32Array, count: number, dictSize: number, o
     }
   }
   out.pos = p;
+}
+
+/** Levels of `width` bits as a v1 page section: a 4-byte length, then one bit-packed run. */
+export function writeLevels(levels: Uint8Array, count: number, w: number, out: Bytes): void {
+  const lenAt = out.pos;
+  out.u32(0);
+  const start = out.pos;
+  writeBitPacked(levels, count, w, out);
+  const len = out.pos - start;
+  out.buf[lenAt] = len & 0xff;
+  out.buf[lenAt + 1] = (len >>> 8) & 0xff;
+  out.buf[lenAt + 2] = (len >>> 16) & 0xff;
+  out.buf[lenAt + 3] = (len >>> 24) & 0xff;
 }
 
 /** The distinct values of a string/binary column chunk, found through an open-addressing hash. */

@@ -7,8 +7,9 @@
 // (RLE_DICTIONARY indices, falling back to PLAIN when the dictionary grows too large), column
 // chunk statistics (min/max/null count), the same physical and logical types (decimals as
 // INT32/INT64/FIXED_LEN_BYTE_ARRAY by precision) and the `ARROW:schema` footer entry that Arrow
-// readers use to restore exact types. Lists, decimals above 38 digits and the snappy/lz4 codecs
-// are not handled here: `nativeUnsupported` says so and the caller uses parquet-wasm for them.
+// readers use to restore exact types. Lists of scalar items are three-level LIST columns with
+// repetition levels. Lists of lists, decimals above 38 digits and the snappy/lz4 codecs are not
+// handled here: `nativeUnsupported` says so and the caller uses parquet-wasm for them.
 //
 // Layout of a file: "PAR1", then per row group the column chunks one after the other (each:
 // optional dictionary page, data pages), then the Thrift footer, its length and "PAR1". A row
@@ -30,7 +31,13 @@ import {
   type Stats,
   unsupportedType,
 } from "./parquet_columns.ts";
-import { ByteDictionary, writeDefLevels, writeIndices } from "./parquet_levels.ts";
+import {
+  bitWidthFor,
+  ByteDictionary,
+  writeDefLevels,
+  writeIndices,
+  writeLevels,
+} from "./parquet_levels.ts";
 
 export type NativeCodec = "zstd" | "gzip" | "none";
 
@@ -219,6 +226,10 @@ export class ParquetWriter {
   #dataPage(c: number, data: arrow.Data, from: number, to: number): void {
     const chunk = this.#chunks[c]!;
     const field = this.#fields[c]!;
+    if (chunk.kind.list) {
+      this.#listPage(chunk, field, data, from, to);
+      return;
+    }
     const bitmap = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0
       ? data.nullBitmap
       : null;
@@ -251,6 +262,109 @@ export class ParquetWriter {
     chunk.nulls += nulls;
     chunk.nonNull += to - from - nulls;
     const page = this.#encodePage(PageType.Data, to - from, encoding, out.buf.subarray(0, out.pos));
+    chunk.pages.push(page.bytes);
+    chunk.uncompressed += page.uncompressed;
+    chunk.compressed += page.bytes.length;
+  }
+
+  /**
+   * One data page of rows [from, to) of a list column (three-level LIST: optional group, repeated
+   * group `list`, item). Per entry a repetition level (0 starts a row) and a definition level:
+   * 0 null list, `present` empty list, `present + 1` null item, `maxDef` item with a value; the
+   * values are the item column's PLAIN values of the rows' elements.
+   */
+  #listPage(chunk: ColumnChunk, field: arrow.Field, data: arrow.Data, from: number, to: number) {
+    const { item, field: itemField } = chunk.kind.list!;
+    const offs = data.valueOffsets as Int32Array;
+    const child = data.children[0]!;
+    const listBits = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0
+      ? data.nullBitmap
+      : null;
+    const itemBits = child.nullCount > 0 && child.nullBitmap && child.nullBitmap.length > 0
+      ? child.nullBitmap
+      : null;
+    const present = field.nullable ? 1 : 0;
+    const maxDef = present + 1 + (itemField.nullable ? 1 : 0);
+    const listValid = (i: number) => {
+      if (!listBits) return true;
+      const bit = data.offset + i;
+      return (listBits[bit >> 3]! & (1 << (bit & 7))) !== 0;
+    };
+    const itemValid = (k: number) => {
+      if (!itemBits) return true;
+      const bit = child.offset + k;
+      return (itemBits[bit >> 3]! & (1 << (bit & 7))) !== 0;
+    };
+    let entries = 0;
+    for (let i = from; i < to; i++) {
+      entries += listValid(i) ? Math.max(1, offs[i + 1]! - offs[i]!) : 1;
+    }
+    const rep = new Uint8Array(entries);
+    const def = new Uint8Array(entries);
+    const out = this.#page;
+    out.pos = 0;
+    // Levels first; the values section is written after them, run by run of present lists.
+    const runs: [number, number][] = [];
+    let e = 0;
+    let nullEntries = 0;
+    for (let i = from; i < to; i++) {
+      const a = offs[i]!;
+      const b = offs[i + 1]!;
+      if (!listValid(i)) {
+        if (!field.nullable) {
+          throw new Error(`column '${field.name}' is declared NOT NULL but has a null list`);
+        }
+        def[e++] = 0;
+        nullEntries++;
+        continue;
+      }
+      if (b === a) {
+        def[e++] = present;
+        nullEntries++;
+        continue;
+      }
+      const last = runs[runs.length - 1];
+      if (last && last[1] === a) last[1] = b;
+      else runs.push([a, b]);
+      for (let k = a; k < b; k++) {
+        rep[e] = k === a ? 0 : 1;
+        if (itemValid(k)) def[e++] = maxDef;
+        else {
+          if (!itemField.nullable) {
+            throw new Error(`column '${field.name}' has a null item in a NOT NULL item field`);
+          }
+          def[e++] = present + 1;
+          nullEntries++;
+        }
+      }
+    }
+    writeLevels(rep, entries, 1, out);
+    writeLevels(def, entries, bitWidthFor(maxDef), out);
+    for (const [a, b] of runs) {
+      const nulls = itemBits ? countNulls(itemBits, child.offset, a, b) : 0;
+      item.plain(
+        {
+          data: child,
+          from: a,
+          to: b,
+          bitmap: nulls > 0 ? itemBits : null,
+          offset: child.offset,
+          nulls,
+        },
+        out,
+        chunk.stats,
+      );
+    }
+    chunk.values += entries;
+    chunk.nulls += nullEntries;
+    chunk.nonNull += entries - nullEntries;
+    chunk.usedPlain = true;
+    const page = this.#encodePage(
+      PageType.Data,
+      entries,
+      Encoding.Plain,
+      out.buf.subarray(0, out.pos),
+    );
     chunk.pages.push(page.bytes);
     chunk.uncompressed += page.uncompressed;
     chunk.compressed += page.bytes.length;
@@ -369,20 +483,49 @@ export class ParquetWriter {
     this.#groupRows = 0;
   }
 
+  /** The column's path in the schema (a list column's leaf is `name.list.item`). */
+  #pathOf(c: number): string[] {
+    const list = this.#kinds[c]!.list;
+    return list ? [this.#fields[c]!.name, "list", list.field.name] : [this.#fields[c]!.name];
+  }
+
   #footer(): Uint8Array {
     const w = new ThriftWriter();
     w.i32(1, 1);
     const root = { name: "arrow_schema" };
-    w.listStruct(2, [root, ...this.#fields.map((f, c) => ({ f, c }))], (e, el) => {
+    const leaf = (e: ThriftWriter, kind: ColumnKind, f: arrow.Field) => {
+      e.i32(1, kind.physical);
+      if (kind.typeLength !== undefined) e.i32(2, kind.typeLength);
+      e.i32(3, f.nullable ? 1 : 0).string(4, f.name);
+      kind.annotate?.(e);
+    };
+    // A list column is three elements: its group, the repeated group `list`, the item leaf.
+    const elements = this.#fields.flatMap((f, c) =>
+      this.#kinds[c]!.list
+        ? [{ f, c }, { f, c, repeated: true as const }, { f, c, list: true as const }]
+        : [{ f, c }]
+    );
+    w.listStruct(2, [root, ...elements], (e, el) => {
       if (!("f" in el)) {
         e.string(4, el.name).i32(5, this.#fields.length);
         return;
       }
       const kind = this.#kinds[el.c]!;
-      e.i32(1, kind.physical);
-      if (kind.typeLength !== undefined) e.i32(2, kind.typeLength);
-      e.i32(3, el.f.nullable ? 1 : 0).string(4, el.f.name);
-      kind.annotate?.(e);
+      if ("list" in el) {
+        // The item leaf of a list column, after its two group elements.
+        leaf(e, kind.list!.item, kind.list!.field);
+        return;
+      }
+      if ("repeated" in el) {
+        e.i32(3, 2).string(4, "list").i32(5, 1);
+        return;
+      }
+      if (kind.list) {
+        e.i32(3, el.f.nullable ? 1 : 0).string(4, el.f.name).i32(5, 1).i32(6, 3);
+        e.struct(10, (l) => l.struct(3, () => {}));
+        return;
+      }
+      leaf(e, kind, el.f);
     });
     w.i64(3, this.#rows);
     w.listStruct(4, this.#groups.map((g, ordinal) => ({ g, ordinal })), (gw, { g, ordinal }) => {
@@ -391,7 +534,7 @@ export class ParquetWriter {
         cc.struct(3, (md) => {
           md.i32(1, this.#kinds[c]!.physical)
             .listI32(2, m.encodings)
-            .listString(3, [this.#fields[c]!.name])
+            .listString(3, this.#pathOf(c))
             .i32(4, CODEC_ID[this.options.codec])
             .i64(5, m.numValues)
             .i64(6, m.uncompressed)

@@ -3,8 +3,7 @@
 // One worker encodes one file at a time and is reused for the next (see encode_worker_pool.ts),
 // so a chunked run pays the module load and wasm instantiation once per stream, not per file.
 // Parquet is written by Rivet's own writer (parquet_writer.ts, native zstd/gzip) when it handles
-// the schema and codec, else by parquet-wasm (lists of lists, decimals over 38 digits, snappy,
-// lz4).
+// the schema and codec, else by parquet-wasm (lists of lists, snappy, lz4).
 // Protocol (main → worker): optionally `{ kind: "warm", module }` to load an encoder early;
 // per file `{ kind: "start", job }`, then `{ kind: "batch", ipc }` per batch (Arrow IPC stream
 // bytes, transferred), then `{ kind: "end" }`. Worker → main: `{ kind: "ack", ipc }` once a batch
@@ -14,6 +13,7 @@
 // or `{ kind: "error", message }`, after which the main side terminates the worker.
 import type * as pq from "parquet-wasm";
 import { ContentDigest, type FileDigest } from "../format/content_digest.ts";
+import { CREATED_BY } from "../format/parquet/created_by.ts";
 
 export type EncodeCodec = "zstd" | "snappy" | "gzip" | "lz4" | "none";
 
@@ -102,7 +102,7 @@ async function parquetFile(job: Extract<EncodeJob, { format: "parquet" }>): Prom
   };
   let builder = new wasm.WriterPropertiesBuilder()
     .setCompression(codecs[job.codec])
-    .setCreatedBy("rivet")
+    .setCreatedBy(CREATED_BY)
     .setMaxRowGroupSize(job.rowGroupRows);
   for (const c of job.plainColumns) builder = builder.setColumnDictionaryEnabled(c, false);
   const input = new TransformStream<pq.RecordBatch, pq.RecordBatch>(undefined, undefined, {

@@ -39,7 +39,8 @@ export function unsupportedType(t: arrow.DataType): string | null {
   }
   if (T.isFloat(t)) return t.precision === arrow.Precision.HALF ? `${t}` : null;
   if (T.isDecimal(t)) {
-    return t.bitWidth === 128 && t.precision <= 38 && t.scale >= 0 ? null : `${t}`;
+    const max = t.bitWidth === 128 ? 38 : 76;
+    return t.precision <= max && t.scale >= 0 ? null : `${t}`;
   }
   if (T.isDate(t)) return t.unit === arrow.DateUnit.DAY ? null : `${t}`;
   if (T.isTime(t)) {
@@ -197,6 +198,7 @@ export function kindOf(t: arrow.DataType): ColumnKind {
   }
   if (T.isDecimal(t)) {
     const { precision, scale } = t;
+    const nw = t.bitWidth / 32;
     const annotate = (w: ThriftWriter) =>
       w.i32(6, Converted.Decimal).i32(7, scale).i32(8, precision).struct(
         10,
@@ -207,14 +209,14 @@ export function kindOf(t: arrow.DataType): ColumnKind {
       return {
         physical: Physical.Int32,
         annotate,
-        plain: (s, out, st) => plainDecimalInt(s, out, st, 4),
+        plain: (s, out, st) => plainDecimalInt(s, out, st, 4, nw),
       };
     }
     if (precision <= 18) {
       return {
         physical: Physical.Int64,
         annotate,
-        plain: (s, out, st) => plainDecimalInt(s, out, st, 8),
+        plain: (s, out, st) => plainDecimalInt(s, out, st, 8, nw),
       };
     }
     const len = Math.ceil((precision * Math.log2(10) + 1) / 8);
@@ -222,7 +224,7 @@ export function kindOf(t: arrow.DataType): ColumnKind {
       physical: Physical.FixedLenByteArray,
       typeLength: len,
       annotate,
-      plain: (s, out, st) => plainDecimalFixed(s, out, st, len),
+      plain: (s, out, st) => plainDecimalFixed(s, out, st, len, nw),
     };
   }
   if (T.isDate(t)) {
@@ -430,12 +432,12 @@ function plainFloat(s: Slice, out: Bytes, st: Stats, width: 4 | 8): void {
   }
 }
 
-/** Compares two 128-bit two's complement values stored as 4 little-endian uint32 words. */
-function cmp128(a: Uint32Array, ai: number, b: Uint32Array, bi: number): number {
-  const ah = a[ai + 3]! | 0;
-  const bh = b[bi + 3]! | 0;
+/** Compares two two's complement values of `nw` little-endian uint32 words (128 or 256 bits). */
+function cmpWide(a: Uint32Array, ai: number, b: Uint32Array, bi: number, nw: number): number {
+  const ah = a[ai + nw - 1]! | 0;
+  const bh = b[bi + nw - 1]! | 0;
   if (ah !== bh) return ah < bh ? -1 : 1;
-  for (let k = 2; k >= 0; k--) {
+  for (let k = nw - 2; k >= 0; k--) {
     const x = a[ai + k]!;
     const y = b[bi + k]!;
     if (x !== y) return x < y ? -1 : 1;
@@ -444,22 +446,22 @@ function cmp128(a: Uint32Array, ai: number, b: Uint32Array, bi: number): number 
 }
 
 /** Row index of the min and max valid decimal of the slice, or -1. */
-function decimalExtremes(s: Slice, words: Uint32Array): [number, number] {
+function decimalExtremes(s: Slice, words: Uint32Array, nw: number): [number, number] {
   let lo = -1;
   let hi = -1;
   for (let i = s.from; i < s.to; i++) {
     if (s.bitmap && !isValid(s, i)) continue;
     if (lo < 0) lo = hi = i;
     else {
-      if (cmp128(words, 4 * i, words, 4 * lo) < 0) lo = i;
-      if (cmp128(words, 4 * i, words, 4 * hi) > 0) hi = i;
+      if (cmpWide(words, nw * i, words, nw * lo, nw) < 0) lo = i;
+      if (cmpWide(words, nw * i, words, nw * hi, nw) > 0) hi = i;
     }
   }
   return [lo, hi];
 }
 
-/** Decimals of up to 18 digits: the low 32 or 64 bits of the 128-bit value. */
-function plainDecimalInt(s: Slice, out: Bytes, st: Stats, width: 4 | 8): void {
+/** Decimals of up to 18 digits: the low 32 or 64 bits of the value (of `nw` words). */
+function plainDecimalInt(s: Slice, out: Bytes, st: Stats, width: 4 | 8, nw: number): void {
   const words = s.data.values as Uint32Array;
   const n = s.to - s.from - s.nulls;
   out.ensure(width * n);
@@ -468,7 +470,7 @@ function plainDecimalInt(s: Slice, out: Bytes, st: Stats, width: 4 | 8): void {
   for (let i = s.from; i < s.to; i++) {
     if (s.bitmap && !isValid(s, i)) continue;
     for (let k = 0; k < width / 4; k++) {
-      const w = words[4 * i + k]!;
+      const w = words[nw * i + k]!;
       b[p++] = w & 0xff;
       b[p++] = (w >>> 8) & 0xff;
       b[p++] = (w >>> 16) & 0xff;
@@ -476,52 +478,47 @@ function plainDecimalInt(s: Slice, out: Bytes, st: Stats, width: 4 | 8): void {
     }
   }
   out.pos = p;
-  foldDecimalStats(s, words, st, (i) => {
+  foldDecimalStats(s, words, st, nw, (i) => {
     const v = new Uint8Array(width);
     const dv = new DataView(v.buffer);
-    dv.setUint32(0, words[4 * i]!, true);
-    if (width === 8) dv.setUint32(4, words[4 * i + 1]!, true);
+    dv.setUint32(0, words[nw * i]!, true);
+    if (width === 8) dv.setUint32(4, words[nw * i + 1]!, true);
     return v;
-  }, width === 4 ? decodeDecimalInt32 : decodeDecimalInt64);
+  }, (b) => {
+    // Sign-extend the stored INT32/INT64 statistic to `nw` words.
+    const low = width === 4 ? [readI32(b) >>> 0] : ((w) => [w[1] >>> 0, w[0] >>> 0])(words64(b));
+    const ext = (low[low.length - 1]! | 0) < 0 ? 0xffffffff : 0;
+    const out = new Uint32Array(nw).fill(ext);
+    out.set(low);
+    return out;
+  });
 }
 
-function decodeDecimalInt32(b: Uint8Array): Uint32Array {
-  const v = readI32(b);
-  const ext = v < 0 ? 0xffffffff : 0;
-  return new Uint32Array([v >>> 0, ext, ext, ext]);
-}
-
-function decodeDecimalInt64(b: Uint8Array): Uint32Array {
-  const [hi, lo] = words64(b);
-  const ext = hi < 0 ? 0xffffffff : 0;
-  return new Uint32Array([lo >>> 0, hi >>> 0, ext, ext]);
-}
-
-/** Big-endian two's complement of the 128-bit value at row `i`, cut to its last `len` bytes. */
-function decimalFixedBytes(words: Uint32Array, i: number, len: number): Uint8Array {
-  const full = new Uint8Array(16);
-  for (let k = 0; k < 4; k++) {
-    const w = words[4 * i + 3 - k]!;
+/** Big-endian two's complement of the value at row `i` (`nw` words), cut to its last `len` bytes. */
+function decimalFixedBytes(words: Uint32Array, i: number, len: number, nw: number): Uint8Array {
+  const full = new Uint8Array(4 * nw);
+  for (let k = 0; k < nw; k++) {
+    const w = words[nw * i + nw - 1 - k]!;
     full[4 * k] = w >>> 24;
     full[4 * k + 1] = (w >>> 16) & 0xff;
     full[4 * k + 2] = (w >>> 8) & 0xff;
     full[4 * k + 3] = w & 0xff;
   }
-  return full.subarray(16 - len);
+  return full.subarray(4 * nw - len);
 }
 
-function decodeDecimalFixed(b: Uint8Array): Uint32Array {
-  const full = new Uint8Array(16).fill(b[0]! >= 0x80 ? 0xff : 0);
-  full.set(b, 16 - b.length);
-  const out = new Uint32Array(4);
-  for (let k = 0; k < 4; k++) {
-    const p = 4 * (3 - k);
+function decodeDecimalFixed(b: Uint8Array, nw: number): Uint32Array {
+  const full = new Uint8Array(4 * nw).fill(b[0]! >= 0x80 ? 0xff : 0);
+  full.set(b, 4 * nw - b.length);
+  const out = new Uint32Array(nw);
+  for (let k = 0; k < nw; k++) {
+    const p = 4 * (nw - 1 - k);
     out[k] = ((full[p]! << 24) | (full[p + 1]! << 16) | (full[p + 2]! << 8) | full[p + 3]!) >>> 0;
   }
   return out;
 }
 
-function plainDecimalFixed(s: Slice, out: Bytes, st: Stats, len: number): void {
+function plainDecimalFixed(s: Slice, out: Bytes, st: Stats, len: number, nw: number): void {
   const words = s.data.values as Uint32Array;
   const n = s.to - s.from - s.nulls;
   out.ensure(len * n);
@@ -530,9 +527,9 @@ function plainDecimalFixed(s: Slice, out: Bytes, st: Stats, len: number): void {
   for (let i = s.from; i < s.to; i++) {
     if (s.bitmap && !isValid(s, i)) continue;
     // Big-endian: the most significant word first, the top bytes beyond `len` dropped.
-    let skip = 16 - len;
-    for (let k = 3; k >= 0; k--) {
-      const w = words[4 * i + k]!;
+    let skip = 4 * nw - len;
+    for (let k = nw - 1; k >= 0; k--) {
+      const w = words[nw * i + k]!;
       for (let sh = 24; sh >= 0; sh -= 8) {
         if (skip > 0) skip--;
         else b[p++] = (w >>> sh) & 0xff;
@@ -544,23 +541,25 @@ function plainDecimalFixed(s: Slice, out: Bytes, st: Stats, len: number): void {
     s,
     words,
     st,
-    (i) => decimalFixedBytes(words, i, len).slice(),
-    decodeDecimalFixed,
+    nw,
+    (i) => decimalFixedBytes(words, i, len, nw).slice(),
+    (b) => decodeDecimalFixed(b, nw),
   );
 }
 
-/** Folds the slice's decimal extremes into `st`, comparing with the stored ones as 128-bit values. */
+/** Folds the slice's decimal extremes into `st`, comparing with the stored ones as wide integers. */
 function foldDecimalStats(
   s: Slice,
   words: Uint32Array,
   st: Stats,
+  nw: number,
   encode: (i: number) => Uint8Array,
   decode: (b: Uint8Array) => Uint32Array,
 ): void {
-  const [lo, hi] = decimalExtremes(s, words);
+  const [lo, hi] = decimalExtremes(s, words, nw);
   if (lo < 0) return;
-  if (st.min === null || cmp128(words, 4 * lo, decode(st.min), 0) < 0) st.min = encode(lo);
-  if (st.max === null || cmp128(words, 4 * hi, decode(st.max), 0) > 0) st.max = encode(hi);
+  if (st.min === null || cmpWide(words, nw * lo, decode(st.min), 0, nw) < 0) st.min = encode(lo);
+  if (st.max === null || cmpWide(words, nw * hi, decode(st.max), 0, nw) > 0) st.max = encode(hi);
 }
 
 /** Lexicographic unsigned byte order (Parquet's order for BYTE_ARRAY). */

@@ -4,7 +4,7 @@
 // src/pipeline/encode_worker.ts) so the source's decoding and the Parquet encoding use two cores,
 // and the worker fingerprints the file bytes. The writer is Rivet's own (parquet_writer.ts:
 // native zstd/gzip, honours compression_level) whenever it handles the schema and codec, else
-// parquet-wasm (lists of lists, decimals over 38 digits, snappy, lz4; no level setting). parquet-wasm is
+// parquet-wasm (lists of lists, snappy, lz4; no level setting). parquet-wasm is
 // loaded on the main thread only for `countRows`. Columns that are nearly unique in the first
 // batch are written without a dictionary (see `plainColumnsOf`).
 import * as arrow from "apache-arrow";

@@ -7,6 +7,7 @@ import { ConfigError, DataIntegrityError } from "../../errors.ts";
 import { BatchBuilder } from "../../source/batch_builder.ts";
 import { ALL_TYPES, ALL_TYPES_ROWS, allTypesBatch } from "../all_types_fixture.ts";
 import { type ParquetCodec, ParquetFormat } from "./parquet_format.ts";
+import { CREATED_BY } from "./created_by.ts";
 
 async function encode(
   format: ParquetFormat,
@@ -178,7 +179,7 @@ for (const codec of Object.keys(CODEC_NAMES) as ParquetCodec[]) {
         const codecs = await q(`SELECT DISTINCT compression FROM parquet_metadata('${path}')`);
         assert.deepEqual(codecs, [[CODEC_NAMES[codec]]]);
         assert.deepEqual(await q(`SELECT created_by FROM parquet_file_metadata('${path}')`), [[
-          "rivet",
+          CREATED_BY,
         ]]);
       });
     });

@@ -8,8 +8,8 @@
 // chunk statistics (min/max/null count), the same physical and logical types (decimals as
 // INT32/INT64/FIXED_LEN_BYTE_ARRAY by precision) and the `ARROW:schema` footer entry that Arrow
 // readers use to restore exact types. Lists of scalar items are three-level LIST columns with
-// repetition levels. Lists of lists, decimals above 38 digits and the snappy/lz4 codecs are not
-// handled here: `nativeUnsupported` says so and the caller uses parquet-wasm for them.
+// repetition levels; Decimal256 is FIXED_LEN_BYTE_ARRAY. Lists of lists and the snappy/lz4 codecs
+// are not handled here: `nativeUnsupported` says so and the caller uses parquet-wasm for them.
 //
 // Layout of a file: "PAR1", then per row group the column chunks one after the other (each:
 // optional dictionary page, data pages), then the Thrift footer, its length and "PAR1". A row
@@ -18,7 +18,7 @@
 // parquet_levels.ts; Thrift encoding: thrift_compact.ts.
 import * as zlib from "node:zlib";
 import * as arrow from "apache-arrow";
-import { RIVET_VERSION } from "../../version.ts";
+import { CREATED_BY } from "./created_by.ts";
 import { ThriftWriter } from "./thrift_compact.ts";
 import {
   Bytes,
@@ -554,7 +554,7 @@ export class ParquetWriter {
     w.listStruct(5, [["ARROW:schema", arrowSchemaEntry(this.schema)] as const], (kv, [k, v]) => {
       kv.string(1, k).string(2, v);
     });
-    w.string(6, `rivet version ${RIVET_VERSION}`);
+    w.string(6, CREATED_BY);
     w.listStruct(7, this.#fields, (o) => o.struct(1, () => {}));
     return w.end().slice();
   }

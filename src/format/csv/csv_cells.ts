@@ -6,6 +6,7 @@
 // (index `i` is relative) but the validity bitmap and the bool value bitmap are not (bit
 // `data.offset + i`); list children are never sliced (they are indexed through the offsets).
 import * as arrow from "apache-arrow";
+import { GrowableBytes } from "../growable_bytes.ts";
 
 const COMMA = 0x2c;
 const QUOTE = 0x22;
@@ -16,24 +17,8 @@ const HEX = new TextEncoder().encode("0123456789abcdef");
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-/** A growable byte buffer that cell writers append to. */
-export class ByteBuffer {
-  buf: Uint8Array;
-  pos = 0;
-
-  constructor(initial = 1 << 16) {
-    this.buf = new Uint8Array(initial);
-  }
-
-  /** Makes room for `n` more bytes. */
-  ensure(n: number): void {
-    if (this.pos + n > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-      next.set(this.buf.subarray(0, this.pos));
-      this.buf = next;
-    }
-  }
-
+/** The byte buffer cell writers append to, with the CSV renderings. */
+export class ByteBuffer extends GrowableBytes {
   /** Appends ASCII text (caller guarantees room and ASCII-only content). */
   ascii(s: string): void {
     const buf = this.buf;

@@ -4,6 +4,7 @@
 // types, as arrow-rs writes them), the PLAIN encoder of a slice of rows (valid values only) and
 // the running min/max, kept as the PLAIN bytes Parquet statistics carry.
 import * as arrow from "apache-arrow";
+import type { GrowableBytes } from "../growable_bytes.ts";
 import type { ThriftWriter } from "./thrift_compact.ts";
 
 const enum Physical {
@@ -50,48 +51,6 @@ export function unsupportedType(t: arrow.DataType): string | null {
   return `${t}`;
 }
 
-/** A growable byte buffer for one page's uncompressed bytes (reused page after page). */
-export class Bytes {
-  buf = new Uint8Array(1 << 16);
-  pos = 0;
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-  u32(v: number): void {
-    this.ensure(4);
-    const b = this.buf;
-    const p = this.pos;
-    b[p] = v & 0xff;
-    b[p + 1] = (v >>> 8) & 0xff;
-    b[p + 2] = (v >>> 16) & 0xff;
-    b[p + 3] = (v >>> 24) & 0xff;
-    this.pos = p + 4;
-  }
-  varint(n: number): void {
-    this.ensure(10);
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.pos++] = n;
-  }
-  append(src: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    this.ensure(n);
-    const b = this.buf;
-    let p = this.pos;
-    if (n < 32) { for (let k = start; k < end; k++) b[p++] = src[k]!; }
-    else {
-      b.set(src.subarray(start, end), p);
-      p += n;
-    }
-    this.pos = p;
-  }
-}
-
 /** Rows [from, to) of one column: its Arrow data and which rows hold a value. */
 export interface Slice {
   readonly data: arrow.Data;
@@ -132,7 +91,7 @@ export interface ColumnKind {
   /** Writes converted type / scale / precision / logical type fields of the schema element. */
   readonly annotate?: (w: ThriftWriter) => void;
   /** Appends the PLAIN bytes of the valid values of `s` and folds them into `stats`. */
-  readonly plain: (s: Slice, out: Bytes, stats: Stats) => void;
+  readonly plain: (s: Slice, out: GrowableBytes, stats: Stats) => void;
   /** String/binary: dictionary-encodable. */
   readonly byteArray?: true;
   /** A list column: its values are those of the item column, with repetition levels. */
@@ -254,7 +213,7 @@ export function kindOf(t: arrow.DataType): ColumnKind {
 
 // ---- PLAIN encoders -------------------------------------------------------------------------
 
-function plainBool(s: Slice, out: Bytes, st: Stats): void {
+function plainBool(s: Slice, out: GrowableBytes, st: Stats): void {
   const bits = s.data.values as Uint8Array;
   const off = s.data.offset;
   const n = s.to - s.from - s.nulls;
@@ -293,7 +252,7 @@ function readI32(b: Uint8Array): number {
 }
 
 /** Int16/Int32/Date32 values (and INT32 decimals through plainDecimalInt) as little-endian int32. */
-function plainInt32(s: Slice, out: Bytes, st: Stats): void {
+function plainInt32(s: Slice, out: GrowableBytes, st: Stats): void {
   const values = s.data.values as Int16Array | Int32Array;
   let min = st.min ? readI32(st.min) : Infinity;
   let max = st.max ? readI32(st.max) : -Infinity;
@@ -342,7 +301,7 @@ function int64Bytes(hi: number, lo: number): Uint8Array {
 }
 
 /** 64-bit integers (int64/uint64, time, timestamp) copied as they are: Arrow is little-endian. */
-function plainInt64(s: Slice, out: Bytes, st: Stats, unsigned: boolean): void {
+function plainInt64(s: Slice, out: GrowableBytes, st: Stats, unsigned: boolean): void {
   const big = s.data.values as BigInt64Array;
   const words = new Int32Array(big.buffer, big.byteOffset, big.length * 2);
   const n = s.to - s.from - s.nulls;
@@ -391,7 +350,7 @@ function plainInt64(s: Slice, out: Bytes, st: Stats, unsigned: boolean): void {
   }
 }
 
-function plainFloat(s: Slice, out: Bytes, st: Stats, width: 4 | 8): void {
+function plainFloat(s: Slice, out: GrowableBytes, st: Stats, width: 4 | 8): void {
   const values = s.data.values as Float32Array | Float64Array;
   const n = s.to - s.from - s.nulls;
   const read = (b: Uint8Array) =>
@@ -461,7 +420,7 @@ function decimalExtremes(s: Slice, words: Uint32Array, nw: number): [number, num
 }
 
 /** Decimals of up to 18 digits: the low 32 or 64 bits of the value (of `nw` words). */
-function plainDecimalInt(s: Slice, out: Bytes, st: Stats, width: 4 | 8, nw: number): void {
+function plainDecimalInt(s: Slice, out: GrowableBytes, st: Stats, width: 4 | 8, nw: number): void {
   const words = s.data.values as Uint32Array;
   const n = s.to - s.from - s.nulls;
   out.ensure(width * n);
@@ -518,7 +477,7 @@ function decodeDecimalFixed(b: Uint8Array, nw: number): Uint32Array {
   return out;
 }
 
-function plainDecimalFixed(s: Slice, out: Bytes, st: Stats, len: number, nw: number): void {
+function plainDecimalFixed(s: Slice, out: GrowableBytes, st: Stats, len: number, nw: number): void {
   const words = s.data.values as Uint32Array;
   const n = s.to - s.from - s.nulls;
   out.ensure(len * n);
@@ -604,7 +563,7 @@ export function foldByteArrayStats(s: Slice, st: Stats): void {
   if (st.max === null || cmpBytes(max, 0, max.length, st.max, 0, st.max.length) > 0) st.max = max;
 }
 
-function plainByteArray(s: Slice, out: Bytes, st: Stats): void {
+function plainByteArray(s: Slice, out: GrowableBytes, st: Stats): void {
   const bytes = s.data.values as Uint8Array;
   const offs = s.data.valueOffsets as Int32Array;
   out.ensure(4 * (s.to - s.from) + (offs[s.to]! - offs[s.from]!));

@@ -1,17 +1,16 @@
 // RLE / bit-packed hybrid runs (definition levels, dictionary indices) and the dictionary of a string column chunk, for the Parquet writer (execution layer).
-import { type Bytes, type Slice } from "./parquet_columns.ts";
+import { GrowableBytes } from "../growable_bytes.ts";
+import type { Slice } from "./parquet_columns.ts";
 
 /** Definition levels (bit width 1) of rows [from, to): one RLE run, or one bit-packed run. */
-export function writeDefLevels(s: Slice, out: Bytes): void {
+export function writeDefLevels(s: Slice, out: GrowableBytes): void {
   const n = s.to - s.from;
-  const lenAt = out.pos;
-  out.u32(0); // length prefix, patched below
-  const start = out.pos;
-  if (s.nulls === 0) {
-    out.varint(n * 2); // RLE run of n ones
-    out.ensure(1);
-    out.buf[out.pos++] = 1;
-  } else {
+  out.lengthPrefixed(() => {
+    if (s.nulls === 0) {
+      out.varint(n * 2); // RLE run of n ones
+      out.byte(1);
+      return;
+    }
     const groups = (n + 7) >> 3;
     out.varint(groups * 2 + 1);
     out.ensure(groups);
@@ -24,15 +23,10 @@ export function writeDefLevels(s: Slice, out: Bytes): void {
       if ((bitmap[bit >> 3]! & (1 << (bit & 7))) !== 0) b[base + (k >> 3)]! |= 1 << (k & 7);
     }
     out.pos = base + groups;
-  }
-  const len = out.pos - start;
-  const b = out.buf;
-  b[lenAt] = len & 0xff;
-  b[lenAt + 1] = (len >>> 8) & 0xff;
-  b[lenAt + 2] = (len >>> 16) & 0xff;
-  b[lenAt + 3] = (len >>> 24) & 0xff;
+  });
 }
 
+/** The smallest bit width that holds `maxValue` (at least 1). */
 export function bitWidthFor(maxValue: number): number {
   let w = 1;
   while (maxValue >= 2 ** w) w++;
@@ -40,7 +34,12 @@ export function bitWidthFor(maxValue: number): number {
 }
 
 /** `count` dictionary indices as: bit width byte, one bit-packed run (padded to groups of 8). */
-export function writeIndices(idx: Int32Array, count: number, dictSize: number, out: Bytes): void {
+export function writeIndices(
+  idx: Int32Array,
+  count: number,
+  dictSize: number,
+  out: GrowableBytes,
+): void {
   const w = bitWidthFor(Math.max(1, dictSize - 1));
   out.ensure(1);
   out.buf[out.pos++] = w;
@@ -52,7 +51,7 @@ export function writeBitPacked(
   values: Int32Array | Uint8Array,
   count: number,
   w: number,
-  out: Bytes,
+  out: GrowableBytes,
 ): void {
   const groups = (count + 7) >> 3;
   out.ensure(10 + groups * w);
@@ -76,22 +75,19 @@ export function writeBitPacked(
 }
 
 /** Levels of `width` bits as a v1 page section: a 4-byte length, then one bit-packed run. */
-export function writeLevels(levels: Uint8Array, count: number, w: number, out: Bytes): void {
-  const lenAt = out.pos;
-  out.u32(0);
-  const start = out.pos;
-  writeBitPacked(levels, count, w, out);
-  const len = out.pos - start;
-  out.buf[lenAt] = len & 0xff;
-  out.buf[lenAt + 1] = (len >>> 8) & 0xff;
-  out.buf[lenAt + 2] = (len >>> 16) & 0xff;
-  out.buf[lenAt + 3] = (len >>> 24) & 0xff;
+export function writeLevels(
+  levels: Uint8Array,
+  count: number,
+  w: number,
+  out: GrowableBytes,
+): void {
+  out.lengthPrefixed(() => writeBitPacked(levels, count, w, out));
 }
 
 /** The distinct values of a string/binary column chunk, found through an open-addressing hash. */
 export class ByteDictionary {
-  bytes = new Uint8Array(1 << 14);
-  used = 0;
+  /** The distinct values, back to back (`offsets` delimits them). */
+  readonly values = new GrowableBytes(1 << 14);
   offsets = new Int32Array(1025);
   size = 0;
   #slots = new Int32Array(1 << 12); // entry index + 1; 0 = empty
@@ -112,21 +108,15 @@ export class ByteDictionary {
         const n = this.offsets[i + 1]! - s;
         if (n === e - a) {
           let k = 0;
-          while (k < n && this.bytes[s + k] === src[a + k]) k++;
+          const bytes = this.values.buf;
+          while (k < n && bytes[s + k] === src[a + k]) k++;
           if (k === n) return i;
         }
       }
       slot = (slot + 1) & mask;
     }
     const i = this.size;
-    const n = e - a;
-    if (this.used + n > this.bytes.length) {
-      const next = new Uint8Array(Math.max(this.bytes.length * 2, this.used + n));
-      next.set(this.bytes.subarray(0, this.used));
-      this.bytes = next;
-    }
-    this.bytes.set(src.subarray(a, e), this.used);
-    this.used += n;
+    this.values.append(src, a, e);
     if (i + 2 > this.offsets.length) {
       const next = new Int32Array(this.offsets.length * 2);
       next.set(this.offsets);
@@ -135,7 +125,7 @@ export class ByteDictionary {
       hs.set(this.#hashes);
       this.#hashes = hs;
     }
-    this.offsets[i + 1] = this.used;
+    this.offsets[i + 1] = this.values.pos;
     this.#hashes[i] = h;
     this.size = i + 1;
     this.#slots[slot] = i + 1;
@@ -155,12 +145,12 @@ export class ByteDictionary {
   }
 
   /** The dictionary page's PLAIN values. */
-  plain(out: Bytes): void {
+  plain(out: GrowableBytes): void {
     for (let i = 0; i < this.size; i++) {
       const a = this.offsets[i]!;
       const e = this.offsets[i + 1]!;
       out.u32(e - a);
-      out.append(this.bytes, a, e);
+      out.append(this.values.buf, a, e);
     }
   }
 }

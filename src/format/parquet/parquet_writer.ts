@@ -20,8 +20,8 @@ import * as zlib from "node:zlib";
 import * as arrow from "apache-arrow";
 import { CREATED_BY } from "./created_by.ts";
 import { ThriftWriter } from "./thrift_compact.ts";
+import { GrowableBytes } from "../growable_bytes.ts";
 import {
-  Bytes,
   type ColumnKind,
   countNulls,
   foldByteArrayStats,
@@ -108,7 +108,7 @@ interface RowGroupMeta {
 
 /** One column of the open row group: its encoded data pages and running statistics. */
 class ColumnChunk {
-  readonly pages: Uint8Array[] = [];
+  readonly pages: EncodedPage[] = [];
   uncompressed = 0;
   compressed = 0;
   values = 0;
@@ -128,18 +128,21 @@ class ColumnChunk {
   }
 }
 
-/** A page ready to be written: header and (compressed) body. */
+/** A page ready to be written: its header and (compressed) body, copied into the file once. */
 interface EncodedPage {
-  readonly bytes: Uint8Array;
+  readonly header: Uint8Array;
+  readonly body: Uint8Array;
   /** Header plus uncompressed body, as Parquet counts `total_uncompressed_size`. */
   readonly uncompressed: number;
 }
+
+const sizeOf = (p: EncodedPage) => p.header.length + p.body.length;
 
 export class ParquetWriter {
   readonly #fields: readonly arrow.Field[];
   readonly #kinds: readonly ColumnKind[];
   readonly #plain: ReadonlySet<string>;
-  readonly #page = new Bytes();
+  readonly #page = new GrowableBytes();
   readonly #compress: (b: Uint8Array) => Uint8Array;
   readonly #groups: RowGroupMeta[] = [];
   #chunks: ColumnChunk[];
@@ -261,10 +264,16 @@ export class ParquetWriter {
     chunk.values += to - from;
     chunk.nulls += nulls;
     chunk.nonNull += to - from - nulls;
-    const page = this.#encodePage(PageType.Data, to - from, encoding, out.buf.subarray(0, out.pos));
-    chunk.pages.push(page.bytes);
+    this.#addDataPage(chunk, to - from, encoding);
+  }
+
+  /** Compresses the page built in the scratch buffer and adds it to the chunk. */
+  #addDataPage(chunk: ColumnChunk, values: number, encoding: Encoding): void {
+    const out = this.#page;
+    const page = this.#encodePage(PageType.Data, values, encoding, out.buf.subarray(0, out.pos));
+    chunk.pages.push(page);
     chunk.uncompressed += page.uncompressed;
-    chunk.compressed += page.bytes.length;
+    chunk.compressed += sizeOf(page);
   }
 
   /**
@@ -359,15 +368,7 @@ export class ParquetWriter {
     chunk.nulls += nullEntries;
     chunk.nonNull += entries - nullEntries;
     chunk.usedPlain = true;
-    const page = this.#encodePage(
-      PageType.Data,
-      entries,
-      Encoding.Plain,
-      out.buf.subarray(0, out.pos),
-    );
-    chunk.pages.push(page.bytes);
-    chunk.uncompressed += page.uncompressed;
-    chunk.compressed += page.bytes.length;
+    this.#addDataPage(chunk, entries, Encoding.Plain);
   }
 
   /**
@@ -375,7 +376,7 @@ export class ParquetWriter {
    * too distinct, after which the chunk's pages are PLAIN (pages already written keep their
    * indices: the dictionary, with any values this page added, is still written).
    */
-  #dictionaryIndices(chunk: ColumnChunk, s: Slice, out: Bytes): boolean {
+  #dictionaryIndices(chunk: ColumnChunk, s: Slice, out: GrowableBytes): boolean {
     const dict = chunk.dict!;
     const bytes = s.data.values as Uint8Array;
     const offs = s.data.valueOffsets as Int32Array;
@@ -389,7 +390,7 @@ export class ParquetWriter {
     }
     const seen = chunk.nonNull + n;
     if (
-      dict.used > DICTIONARY_BYTES ||
+      dict.values.pos > DICTIONARY_BYTES ||
       (seen >= 1024 && dict.size > DICTIONARY_DISTINCT_SHARE * seen)
     ) {
       chunk.dictActive = false;
@@ -412,21 +413,18 @@ export class ParquetWriter {
       );
     } else w.struct(7, (d) => d.i32(1, values).i32(2, Encoding.Plain));
     const header = w.end();
-    const bytes = new Uint8Array(header.length + packed.length);
-    bytes.set(header, 0);
-    bytes.set(packed, header.length);
-    return { bytes, uncompressed: header.length + body.length };
+    return { header, body: packed, uncompressed: header.length + body.length };
   }
 
   /** Emits the open row group: per column, the dictionary page (if any), then its data pages. */
   #flushGroup(): void {
     const groupOffset = this.#offset;
-    const chunkPages: Uint8Array[][] = [];
+    const chunkPages: EncodedPage[][] = [];
     const metas: ChunkMeta[] = [];
     let at = groupOffset;
     let uncompressedTotal = 0;
     for (const chunk of this.#chunks) {
-      const pages: Uint8Array[] = [];
+      const pages: EncodedPage[] = [];
       let uncompressed = chunk.uncompressed;
       let compressed = chunk.compressed;
       let dictionaryPageOffset: number | null = null;
@@ -440,12 +438,12 @@ export class ParquetWriter {
           Encoding.Plain,
           out.buf.subarray(0, out.pos),
         );
-        pages.push(dict.bytes);
+        pages.push(dict);
         uncompressed += dict.uncompressed;
-        compressed += dict.bytes.length;
+        compressed += sizeOf(dict);
         dictionaryPageOffset = at;
       }
-      const dataPageOffset = at + (pages[0]?.length ?? 0);
+      const dataPageOffset = at + (pages[0] ? sizeOf(pages[0]) : 0);
       pages.push(...chunk.pages);
       const encodings: number[] = [Encoding.Plain, Encoding.Rle];
       if (chunk.usedDictionary) encodings.push(Encoding.RleDictionary);
@@ -467,8 +465,9 @@ export class ParquetWriter {
     let p = 0;
     for (const pages of chunkPages) {
       for (const page of pages) {
-        bytes.set(page, p);
-        p += page.length;
+        bytes.set(page.header, p);
+        bytes.set(page.body, p + page.header.length);
+        p += sizeOf(page);
       }
     }
     this.#groups.push({

@@ -3,6 +3,7 @@
 // Only what Parquet metadata needs: structs (nested, with field-id deltas), i32/i64 (zigzag
 // varints), bool, binary/string and lists of those. Callers write fields in increasing id order;
 // `struct` restores the enclosing field id when the nested struct ends.
+import { GrowableBytes } from "../growable_bytes.ts";
 
 const enum CompactType {
   True = 1,
@@ -19,36 +20,21 @@ const enum CompactType {
 const utf8 = new TextEncoder();
 
 export class ThriftWriter {
-  #buf = new Uint8Array(256);
-  #pos = 0;
+  readonly #out = new GrowableBytes(256);
   #lastId = 0;
   readonly #ids: number[] = [];
 
   /** The bytes written so far (a view; copy before writing more). */
   bytes(): Uint8Array {
-    return this.#buf.subarray(0, this.#pos);
-  }
-
-  #room(n: number): void {
-    if (this.#pos + n <= this.#buf.length) return;
-    const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + n));
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
+    return this.#out.bytes();
   }
 
   #byte(b: number): void {
-    this.#room(1);
-    this.#buf[this.#pos++] = b;
+    this.#out.byte(b);
   }
 
-  /** Unsigned LEB128 of a non-negative safe integer. */
   #varint(n: number): void {
-    this.#room(10);
-    while (n >= 0x80) {
-      this.#buf[this.#pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.#buf[this.#pos++] = n;
+    this.#out.varint(n);
   }
 
   /** Zigzag varint of a safe integer (i32 and i64 share it). */
@@ -99,9 +85,7 @@ export class ThriftWriter {
   binary(id: number, v: Uint8Array): this {
     this.#field(id, CompactType.Binary);
     this.#varint(v.length);
-    this.#room(v.length);
-    this.#buf.set(v, this.#pos);
-    this.#pos += v.length;
+    this.#out.append(v);
     return this;
   }
 
@@ -141,9 +125,7 @@ export class ThriftWriter {
     for (const v of values) {
       const b = utf8.encode(v);
       this.#varint(b.length);
-      this.#room(b.length);
-      this.#buf.set(b, this.#pos);
-      this.#pos += b.length;
+      this.#out.append(b);
     }
     return this;
   }

@@ -1,7 +1,19 @@
 // SqliteStateStore: the StateStore in a local `.rivet_state.db` file via node:sqlite (persistence layer).
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { describeError } from "../errors.ts";
-import { journalFromJson, journalToJson, type RunJournal } from "./journal_types.ts";
+import {
+  num,
+  numOrNull,
+  str,
+  strOrNull,
+  toCursor,
+  toJournal,
+  toLease,
+  toMetric,
+  toRun,
+  toTask,
+} from "./state_rows.ts";
+import { journalToJson, type RunJournal } from "./journal_types.ts";
 import {
   LEGACY_METRIC_COLUMNS,
   RIVET_TABLES,
@@ -1019,108 +1031,8 @@ export class SqliteStateStore implements StateStore {
 
 // ── row mapping ─────────────────────────────────────────────────────────────────────────────
 
-function str(v: SQLInputValue | undefined): string {
-  return v === null || v === undefined ? "" : String(v);
-}
-function strOrNull(v: SQLInputValue | undefined): string | null {
-  return v === null || v === undefined ? null : String(v);
-}
-function num(v: SQLInputValue | undefined): number {
-  return v === null || v === undefined ? 0 : Number(v);
-}
-function numOrNull(v: SQLInputValue | undefined): number | null {
-  return v === null || v === undefined ? null : Number(v);
-}
-function boolOrNull(v: SQLInputValue | undefined): boolean | null {
-  return v === null || v === undefined ? null : Number(v) !== 0;
-}
 function fromBool(v: boolean | null): number | null {
   return v === null ? null : v ? 1 : 0;
-}
-
-function toCursor(r: Row): CursorRow {
-  return {
-    export_name: str(r.export_name),
-    last_cursor_value: strOrNull(r.last_cursor_value),
-    last_run_at: strOrNull(r.last_run_at),
-  };
-}
-
-function toMetric(r: Row): MetricRow {
-  return {
-    id: num(r.id),
-    export_name: str(r.export_name),
-    run_at: str(r.run_at),
-    duration_ms: num(r.duration_ms),
-    total_rows: num(r.total_rows),
-    peak_rss_mb: numOrNull(r.peak_rss_mb),
-    status: str(r.status),
-    error_message: strOrNull(r.error_message),
-    tuning_profile: strOrNull(r.tuning_profile),
-    format: strOrNull(r.format),
-    mode: strOrNull(r.mode),
-    files_produced: num(r.files_produced),
-    bytes_written: num(r.bytes_written),
-    retries: num(r.retries),
-    validated: boolOrNull(r.validated),
-    schema_changed: boolOrNull(r.schema_changed),
-    run_id: strOrNull(r.run_id),
-  };
-}
-
-function toJournal(r: Row): StoredJournal {
-  const runId = str(r.run_id);
-  let journal: RunJournal;
-  try {
-    journal = journalFromJson(str(r.journal_json));
-  } catch (err) {
-    throw new StateError(`the stored journal of run ${runId} is not valid journal JSON`, {
-      cause: err,
-    });
-  }
-  return {
-    run_id: runId,
-    export_name: str(r.export_name),
-    finished_at: str(r.finished_at),
-    journal,
-  };
-}
-
-function toRun(r: Row): ChunkRunRow {
-  return {
-    run_id: str(r.run_id),
-    export_name: str(r.export_name),
-    plan_hash: str(r.plan_hash),
-    status: str(r.status),
-    max_chunk_attempts: num(r.max_chunk_attempts),
-    created_at: str(r.created_at),
-    updated_at: str(r.updated_at),
-  };
-}
-
-function toLease(r: Row): ChunkLeaseRow {
-  return {
-    run_id: str(r.run_id),
-    chunk_index: num(r.chunk_index),
-    worker_id: str(r.worker_id),
-    lease_until: str(r.lease_until),
-    claimed_at: str(r.claimed_at),
-  };
-}
-
-function toTask(r: Row): ChunkTaskRow {
-  return {
-    run_id: str(r.run_id),
-    chunk_index: num(r.chunk_index),
-    start_key: str(r.start_key),
-    end_key: str(r.end_key),
-    status: str(r.status),
-    attempts: num(r.attempts),
-    last_error: strOrNull(r.last_error),
-    rows_written: numOrNull(r.rows_written),
-    file_name: strOrNull(r.file_name),
-    updated_at: str(r.updated_at),
-  };
 }
 
 const CURSOR_BOUNDARY_SQL = `CREATE TABLE IF NOT EXISTS rivet_cursor_boundary (

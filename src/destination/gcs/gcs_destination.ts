@@ -1,5 +1,6 @@
 // Google Cloud Storage destination: objects stream as resumable uploads to a hidden temp name and are copied to their final name on commit (execution layer).
 import { createHash } from "node:crypto";
+import { stagedUpload } from "../staged_upload.ts";
 import { cleanObjectName, randomHex } from "../object_names.ts";
 import { type Bucket, type File, Storage, type StorageOptions } from "@google-cloud/storage";
 import { PassThroughClient } from "google-auth-library";
@@ -73,42 +74,12 @@ export class GcsDestination implements Destination {
     await this.#checkBucket();
     const temp = this.#bucket.file(`${this.#prefix}${GCS_TEMP_DIR}${randomHex()}/${clean}`);
     const writer = new ResumableWriter(this, temp, this.#chunkSize);
-    let state: "open" | "closed" | "done" = "open";
-    const writable = new WritableStream<Uint8Array>({
-      write: (chunk) => writer.write(chunk),
-      close: async () => {
-        await writer.finish();
-        state = "closed";
-      },
-      abort: async () => {
-        state = "done";
-        await writer.discard();
-      },
-    });
-    return {
-      writable,
-      commit: async (finalName?: string): Promise<StoredObject> => {
-        const target = finalName === undefined ? clean : cleanObjectName(finalName);
-        if (state !== "closed") {
-          throw new DestinationError(
-            `Cannot commit ${this.#uriOf(this.#key(target))}: the object's stream was ${
-              state === "open" ? "not closed" : "aborted or already committed"
-            }`,
-          );
-        }
-        state = "done";
-        try {
-          return await writer.commitTo(target, this.#bucket.file(this.#key(target)));
-        } catch (err) {
-          await writer.discard();
-          throw err;
-        }
-      },
-      abort: async (): Promise<void> => {
-        state = "done";
-        await writer.discard();
-      },
-    };
+    return stagedUpload(
+      clean,
+      writer,
+      (target) => writer.commitTo(target, this.#bucket.file(this.#key(target))),
+      (target) => this.#uriOf(this.#key(target)),
+    );
   }
 
   async put(name: string, bytes: Uint8Array): Promise<StoredObject> {

@@ -1,5 +1,6 @@
 // S3 destination: objects stream as multipart uploads to a hidden temp key and are copied to their final key on commit (execution layer).
 import { createHash } from "node:crypto";
+import { stagedUpload } from "../staged_upload.ts";
 import { cleanObjectName, randomHex } from "../object_names.ts";
 import {
   AbortMultipartUploadCommand,
@@ -117,42 +118,12 @@ export class S3Destination implements Destination {
     const clean = cleanObjectName(name);
     const temp = `${this.#prefix}${S3_TEMP_DIR}${randomHex()}/${clean}`;
     const writer = new MultipartWriter(this, temp, this.#partSize, this.#concurrency);
-    let state: "open" | "closed" | "done" = "open";
-    const writable = new WritableStream<Uint8Array>({
-      write: (chunk) => writer.write(chunk),
-      close: async () => {
-        await writer.finish();
-        state = "closed";
-      },
-      abort: async () => {
-        state = "done";
-        await writer.discard();
-      },
-    });
-    return Promise.resolve({
-      writable,
-      commit: async (finalName?: string): Promise<StoredObject> => {
-        const target = finalName === undefined ? clean : cleanObjectName(finalName);
-        if (state !== "closed") {
-          throw new DestinationError(
-            `Cannot commit ${this.#uriOf(this.#key(target))}: the object's stream was ${
-              state === "open" ? "not closed" : "aborted or already committed"
-            }`,
-          );
-        }
-        state = "done";
-        try {
-          return await writer.commitTo(target, this.#key(target));
-        } catch (err) {
-          await writer.discard();
-          throw err;
-        }
-      },
-      abort: async (): Promise<void> => {
-        state = "done";
-        await writer.discard();
-      },
-    });
+    return Promise.resolve(stagedUpload(
+      clean,
+      writer,
+      (target) => writer.commitTo(target, this.#key(target)),
+      (target) => this.#uriOf(this.#key(target)),
+    ));
   }
 
   async put(name: string, bytes: Uint8Array): Promise<StoredObject> {
